@@ -227,6 +227,8 @@ def check_display_name(context):
 def check_project_slug(context):
     slug = answer(context, "__project_slug")
     if not slug:
+        if not answer(context, "model_display_name").strip():
+            return []  # a blank display name was reported already
         return [("__project_slug", "is empty; the display name needs letters or digits" + derived_hint(context))]
     if not PROJECT_SLUG.fullmatch(slug):
         return [("__project_slug", f"{slug!r} is not a usable folder name (letters, digits, '.', '_', '-')")]
@@ -248,7 +250,7 @@ def check_package_name(context):
         return [(field, f"{package!r} is a Python keyword" + hint)]
     if len(package) > MAX_PACKAGE_NAME_LENGTH:
         return [(field, f"{package!r} is longer than {MAX_PACKAGE_NAME_LENGTH} characters" + hint)]
-    if package in sys.stdlib_module_names or package in IMPORTED_PACKAGES:
+    if package in getattr(sys, "stdlib_module_names", ()) or package in IMPORTED_PACKAGES:
         return [(field, f"{package!r} would shadow the Python package of that name" + hint)]
     pipeline = DATA_FACTORY_PIPELINE_NAME.format(package=package)
     if len(pipeline) > MAX_DATA_FACTORY_NAME_LENGTH:

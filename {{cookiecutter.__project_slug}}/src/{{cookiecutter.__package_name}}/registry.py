@@ -6,10 +6,9 @@ gate and waits for promote, ``@previous_champion`` what ``rollback`` restores.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mlflow import MlflowClient
-from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
@@ -21,29 +20,45 @@ class NoChampionError(LookupError):
     """There is no @champion yet: train (and pass the gate) first."""
 
 
-def version_by_alias(client: MlflowClient, name: str, alias: str) -> ModelVersion | None:
+@dataclass(frozen=True)
+class Version:
+    """A registered version; ``version`` is always a string (stores disagree: int or str)."""
+
+    version: str
+    run_id: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+def _version(found) -> Version:
+    return Version(str(found.version), found.run_id, dict(found.tags or {}))
+
+
+def version_by_alias(client: MlflowClient, name: str, alias: str) -> Version | None:
     try:
-        return client.get_model_version_by_alias(name, alias)
+        return _version(client.get_model_version_by_alias(name, alias))
     except MlflowException:
         return None
 
 
-def champion(client: MlflowClient, name: str) -> ModelVersion:
+def get_version(client: MlflowClient, name: str, version: str) -> Version:
+    return _version(client.get_model_version(name, str(version)))
+
+
+def champion(client: MlflowClient, name: str) -> Version:
     found = version_by_alias(client, name, CHAMPION)
     if found is None:
         raise NoChampionError(f"model {name} has no @champion yet: run the training pipeline first")
     return found
 
 
-def versions_of_run(client: MlflowClient, name: str, pipeline_run_id: str) -> list[ModelVersion]:
+def versions_of_run(client: MlflowClient, name: str, pipeline_run_id: str) -> list[Version]:
     """Versions registered by one pipeline run (filtered here: Unity Catalog searches by name only)."""
     try:
         found = client.search_model_versions(f"name = '{name}'")
     except MlflowException:
         return []
-    return sorted(
-        (v for v in found if v.tags.get(TAG_RUN) == pipeline_run_id), key=lambda v: int(v.version)
-    )
+    mine = (_version(v) for v in found if (v.tags or {}).get(TAG_RUN) == pipeline_run_id)
+    return sorted(mine, key=lambda v: int(v.version))
 
 
 @dataclass(frozen=True)
@@ -55,9 +70,10 @@ class Promotion:
 def promote(client: MlflowClient, name: str, version: str) -> Promotion:
     """``version`` becomes @champion; the former champion is kept as @previous_champion."""
     former = version_by_alias(client, name, CHAMPION)
-    if former is not None and former.version != str(version):
+    version = str(version)
+    if former is not None and former.version != version:
         client.set_registered_model_alias(name, PREVIOUS, former.version)
-    client.set_registered_model_alias(name, CHAMPION, str(version))
-    if (current := version_by_alias(client, name, CHALLENGER)) is not None and current.version == str(version):
+    client.set_registered_model_alias(name, CHAMPION, version)
+    if (current := version_by_alias(client, name, CHALLENGER)) is not None and current.version == version:
         client.delete_registered_model_alias(name, CHALLENGER)
-    return Promotion(str(version), former.version if former is not None else None)
+    return Promotion(version, former.version if former is not None else None)

@@ -68,9 +68,9 @@ def _risk(x: pd.DataFrame, concept: float) -> np.ndarray:
     product = x["product"].map({"card": 0.3, "personal_loan": 0.1, "payroll_loan": -0.6}).to_numpy()
     return (
         1.8 * (x["debt_ratio"] - 0.36)
-        + (1 - concept) * 2.4 * (x["utilization"] - 0.4)
+        + (1 - 1.8 * concept) * 2.4 * (x["utilization"] - 0.4)
         + (0.5 + 1.5 * concept) * x["late_payments_12m"]
-        - 0.6 * np.log(x["income"] / 5200)
+        - (1 - 2 * concept) * 0.6 * np.log(x["income"] / 5200)
         - 0.025 * (x["age"] - 42)
         - 0.05 * x["employment_years"]
         + concept * 1.2 * (x["credit_lines"] - 4) / 2
@@ -81,7 +81,7 @@ def _risk(x: pd.DataFrame, concept: float) -> np.ndarray:
 def _target(rng: np.random.Generator, x: pd.DataFrame, classification: bool, concept: float) -> np.ndarray:
     risk = _risk(x, concept)
     if classification:
-        probability = 1 / (1 + np.exp(-(risk - 1.9)))
+        probability = 1 / (1 + np.exp(-(1.8 * risk - 2.9)))
         return (rng.random(len(x)) < probability).astype("int32")
     return np.round(np.exp(7.6 + 0.55 * risk + rng.normal(0, 0.3, len(x))), 2)
 

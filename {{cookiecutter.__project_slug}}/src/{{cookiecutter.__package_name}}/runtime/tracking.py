@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import warnings
 from typing import TYPE_CHECKING
 
 import mlflow
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
 
 def configure_mlflow(settings: Settings) -> str:
     """Point MLflow at the environment's store and experiment; return the experiment id."""
+    _quiet()
     if on_databricks():
         mlflow.set_tracking_uri("databricks")
         mlflow.set_registry_uri("databricks-uc")
@@ -32,3 +35,14 @@ def configure_mlflow(settings: Settings) -> str:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def _quiet() -> None:
+    """Keep MLflow's progress chatter out of the pipeline's one-line-per-stage report.
+
+    The integer-column hint does not apply (cleaning quarantines rows with missing integers
+    before they reach a model) and cloudpickle is chosen on purpose (see stages/train.py).
+    """
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*Inferred schema contains integer column.*")

@@ -29,7 +29,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     wanted = ctx.params.get("model_version") or (candidates[-1].version if candidates else "")
     if not wanted:
         raise LookupError(f"no version of {name} was registered by run {ctx.pipeline_run_id}: run train first")
-    candidate = client.get_model_version(name, wanted)
+    candidate = registry.get_version(client, name, wanted)
     data = load_training_set(
         spark, settings, candidate.tags.get("features_version"), candidate.tags.get("silver_version")
     )
@@ -42,7 +42,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
 
     client.set_model_version_tag(name, wanted, registry.TAG_GATE, "passed" if result.passed else "failed")
     client.set_model_version_tag(name, wanted, registry.TAG_REASON, result.reason[:5000])
-    if result.passed:
+    already_champion = champion is not None and champion.version == wanted
+    if result.passed and not already_champion:
         client.set_registered_model_alias(name, registry.CHALLENGER, wanted)
 
     with mlflow.start_run(run_name=ctx.stage) as run:

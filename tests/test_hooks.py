@@ -1,0 +1,401 @@
+"""The hooks: answers are checked before anything is written, and read as data.
+
+Bad answers must stop cookiecutter with a FailedHookException, one
+``ERROR: <field>: <problem>`` line per problem on stderr, no traceback from the
+hook and no project folder left behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
+from cookiecutter.main import cookiecutter
+from cookiecutter.utils import create_env_with_context
+
+from conftest import (
+    CONTEXT_PLACEHOLDER,
+    HOOKS_DIR,
+    NON_DEFAULT_ANSWERS,
+    ROOT,
+    SUPPORTED,
+    answers,
+    files_under,
+    load_hook,
+    snapshot,
+)
+
+CLASSIFICATION_METRICS = "roc_auc, f1, precision, recall, accuracy, log_loss"
+STOPPED = "Stopping generation because pre_gen_project hook script didn't exit successfully"
+PWNED = "pwned"
+
+# (answers, the field that must be reported), each with a readable id.
+INVALID_ANSWERS = [
+    # metrics of the other problem type
+    pytest.param({"primary_metric": "rmse"}, "primary_metric", id="classification-with-rmse"),
+    pytest.param({"problem_type": "regression", "primary_metric": "roc_auc", "primary_metric_threshold": "0.7"}, "primary_metric", id="regression-with-roc_auc"),
+    pytest.param({"primary_metric": "auc"}, "primary_metric", id="unknown-metric"),
+    # thresholds that are not numbers
+    pytest.param({"primary_metric_threshold": "abc"}, "primary_metric_threshold", id="threshold-abc"),
+    pytest.param({"primary_metric_threshold": "nan"}, "primary_metric_threshold", id="threshold-nan"),
+    pytest.param({"primary_metric_threshold": "inf"}, "primary_metric_threshold", id="threshold-inf"),
+    pytest.param({"primary_metric_threshold": "1e999"}, "primary_metric_threshold", id="threshold-overflows"),
+    pytest.param({"primary_metric_threshold": ""}, "primary_metric_threshold", id="threshold-blank"),
+    pytest.param({"primary_metric_threshold": "0,7"}, "primary_metric_threshold", id="threshold-decimal-comma"),
+    # thresholds out of range
+    pytest.param({"primary_metric_threshold": "1.5"}, "primary_metric_threshold", id="roc_auc-1.5"),
+    pytest.param({"primary_metric_threshold": "0"}, "primary_metric_threshold", id="roc_auc-0"),
+    pytest.param({"primary_metric": "log_loss", "primary_metric_threshold": "0"}, "primary_metric_threshold", id="log_loss-0"),
+    pytest.param({"problem_type": "regression", "primary_metric_threshold": "-1"}, "primary_metric_threshold", id="rmse-negative"),
+    pytest.param({"problem_type": "regression", "primary_metric": "r2", "primary_metric_threshold": "1.2"}, "primary_metric_threshold", id="r2-above-1"),
+    pytest.param({"problem_type": "regression", "primary_metric": "mape", "primary_metric_threshold": "0"}, "primary_metric_threshold", id="mape-0"),
+    # secondary thresholds
+    pytest.param({"secondary_thresholds": "f1"}, "secondary_thresholds", id="secondary-without-value"),
+    pytest.param({"secondary_thresholds": "f1=x"}, "secondary_thresholds", id="secondary-not-a-number"),
+    pytest.param({"secondary_thresholds": "rmse=3"}, "secondary_thresholds", id="secondary-regression-metric-for-classification"),
+    pytest.param({"secondary_thresholds": "f1=0.3,f1=0.4"}, "secondary_thresholds", id="secondary-repeated"),
+    pytest.param({"secondary_thresholds": "roc_auc=0.8"}, "secondary_thresholds", id="secondary-is-the-primary"),
+    pytest.param({"secondary_thresholds": "recall=1.2"}, "secondary_thresholds", id="secondary-out-of-range"),
+    pytest.param({"secondary_thresholds": "recall=0.4=0.5"}, "secondary_thresholds", id="secondary-two-equals"),
+    # other numbers
+    pytest.param({"min_improvement_over_champion": "-0.01"}, "min_improvement_over_champion", id="min-improvement-negative"),
+    pytest.param({"min_improvement_over_champion": "1"}, "min_improvement_over_champion", id="min-improvement-1-for-bounded-metric"),
+    pytest.param({"min_improvement_over_champion": "some"}, "min_improvement_over_champion", id="min-improvement-not-a-number"),
+    pytest.param({"drift_psi_threshold": "0"}, "drift_psi_threshold", id="psi-0"),
+    pytest.param({"drift_psi_threshold": "10.5"}, "drift_psi_threshold", id="psi-above-10"),
+    pytest.param({"schedule_hour_utc": "24"}, "schedule_hour_utc", id="hour-24"),
+    pytest.param({"schedule_hour_utc": "6am"}, "schedule_hour_utc", id="hour-6am"),
+    pytest.param({"schedule_hour_utc": "-1"}, "schedule_hour_utc", id="hour-negative"),
+    pytest.param({"schedule_hour_utc": "6.5"}, "schedule_hour_utc", id="hour-fraction"),
+    # names
+    pytest.param({"model_display_name": "123 model"}, "__package_name", id="package-starts-with-digit"),
+    pytest.param({"model_display_name": "Class"}, "__package_name", id="package-is-a-keyword"),
+    pytest.param({"model_display_name": "JSON"}, "__package_name", id="package-shadows-stdlib"),
+    pytest.param({"model_display_name": "m" * 61}, "__package_name", id="package-too-long"),
+    pytest.param({"model_display_name": 'Credit "Default"'}, "model_display_name", id="display-name-double-quotes"),
+    pytest.param({"model_display_name": "Credit\\Default"}, "model_display_name", id="display-name-backslash"),
+    pytest.param({"model_display_name": "Credit\nDefault"}, "model_display_name", id="display-name-newline"),
+    pytest.param({"__package_name": "my-pkg"}, "__package_name", id="package-override-with-hyphen"),
+    pytest.param({"__registered_model_name": "my-model"}, "__registered_model_name", id="registered-model-with-hyphen"),
+    pytest.param({"__registered_model_name": "select"}, "__registered_model_name", id="registered-model-reserved"),
+    pytest.param({"owner_team": ""}, "owner_team", id="owner-team-blank"),
+    pytest.param({"owner_team": "team; rm -rf /"}, "owner_team", id="owner-team-punctuation"),
+    # columns
+    pytest.param({"target_column": "has default"}, "target_column", id="column-with-space"),
+    pytest.param({"id_column": "1st_id"}, "id_column", id="column-starts-with-digit"),
+    pytest.param({"timestamp_column": "event-ts"}, "timestamp_column", id="column-with-hyphen"),
+    pytest.param({"target_column": "select"}, "target_column", id="column-select"),
+    pytest.param({"timestamp_column": "order"}, "timestamp_column", id="column-order"),
+    pytest.param({"id_column": "Group"}, "id_column", id="column-group-any-case"),
+    pytest.param({"id_column": "defaulted"}, "id_column", id="column-id-equals-target"),
+    pytest.param({"timestamp_column": "CUSTOMER_ID"}, "timestamp_column", id="column-duplicate-other-case"),
+    pytest.param({"id_column": "batch_id"}, "id_column", id="column-batch_id"),
+    pytest.param({"target_column": "prediction"}, "target_column", id="column-prediction"),
+    pytest.param({"timestamp_column": "scored_at"}, "timestamp_column", id="column-scored_at"),
+    pytest.param({"target_column": ""}, "target_column", id="column-blank"),
+    # Unity Catalog names
+    pytest.param({"catalog_dev": "my-catalog"}, "catalog_dev", id="catalog-with-hyphen"),
+    pytest.param({"catalog_prod": "table"}, "catalog_prod", id="catalog-reserved"),
+    pytest.param({"catalog_uat": ""}, "catalog_uat", id="catalog-blank"),
+    pytest.param({"schema_name": "select"}, "schema_name", id="schema-select"),
+    pytest.param({"schema_name": "risk model"}, "schema_name", id="schema-with-space"),
+]
+
+
+def assert_nothing_written(output_dir):
+    leftovers = files_under(output_dir) + [path for path in Path(output_dir).rglob("*") if path.is_dir() and not path.name.startswith("bake")]
+    assert leftovers == [], f"a failed generation left files behind: {leftovers}"
+
+
+def error_lines(text):
+    return [line for line in text.splitlines() if line.startswith("ERROR: ")]
+
+
+# --------------------------------------------------------------------------- #
+# pre_gen_project through the cookiecutter API (pytest-cookies)
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize(("extra_context", "field"), INVALID_ANSWERS)
+def test_invalid_answer_stops_generation(cookies, baked_output, capfd, extra_context, field):
+    result = cookies.bake(extra_context=extra_context)
+
+    assert result.exit_code != 0
+    assert isinstance(result.exception, FailedHookException), repr(result.exception)
+    assert_nothing_written(baked_output)
+    err = capfd.readouterr().err
+    assert any(line.startswith(f"ERROR: {field}: ") for line in error_lines(err)), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("extra_context", [*SUPPORTED, pytest.param(NON_DEFAULT_ANSWERS, id="non-default")])
+def test_valid_answers_pass_validation(extra_context):
+    hook = load_hook("pre_gen_project", answers(extra_context))
+    assert hook.validate(hook.CONTEXT) == []
+
+
+@pytest.mark.parametrize(
+    "extra_context",
+    [
+        pytest.param({"secondary_thresholds": " recall = 0.4 , precision=0.3 ,"}, id="secondary-with-spaces"),
+        pytest.param({"problem_type": "regression", "primary_metric": "r2", "primary_metric_threshold": "-0.5"}, id="r2-negative"),
+        pytest.param({"problem_type": "regression", "min_improvement_over_champion": "100"}, id="min-improvement-unbounded-metric"),
+        pytest.param({"primary_metric_threshold": "1", "drift_psi_threshold": "10", "schedule_hour_utc": "0"}, id="upper-and-lower-bounds"),
+        pytest.param({"primary_metric_threshold": ".75", "drift_psi_threshold": "2.5e-1"}, id="number-forms"),
+        pytest.param({"model_display_name": "Modelo de Propensão (v2) & Co."}, id="display-name-unicode-punctuation"),
+    ],
+)
+def test_edge_answers_are_accepted(extra_context):
+    hook = load_hook("pre_gen_project", answers(extra_context))
+    assert hook.validate(hook.CONTEXT) == []
+
+
+def test_every_problem_is_collected():
+    hook = load_hook(
+        "pre_gen_project",
+        answers({"primary_metric": "rmse", "schedule_hour_utc": "24", "catalog_prod": "my-catalog", "id_column": "batch_id"}),
+    )
+    fields = [field for field, _ in hook.validate(hook.CONTEXT)]
+    assert fields == ["id_column", "primary_metric", "schedule_hour_utc", "catalog_prod"]
+
+
+def test_primary_metric_message_names_the_choices():
+    hook = load_hook("pre_gen_project", answers({"primary_metric": "rmse"}))
+    assert [hook.format_problem(*problem) for problem in hook.validate(hook.CONTEXT)] == [
+        f"ERROR: primary_metric: 'rmse' is not a classification metric; choose one of {CLASSIFICATION_METRICS}"
+    ]
+
+
+def test_rules_are_tables():
+    hook = load_hook("pre_gen_project", answers())
+    assert set(hook.METRIC_RANGES) == {metric for metrics in hook.METRICS.values() for metric in metrics}
+    assert set(hook.CHOICES["problem_type"]) == set(hook.METRICS)
+    assert {"select", "from", "where", "table", "order", "group", "by", "join"} <= hook.SPARK_SQL_RESERVED_WORDS
+
+
+@pytest.mark.parametrize(
+    ("display_name", "expected"),
+    [
+        pytest.param(
+            "!!!",
+            "ERROR: __project_slug: is empty; the display name needs letters or digits "
+            "(it derives from model_display_name '!!!' unless overridden)",
+            id="no-letters",
+        ),
+        pytest.param("   ", "ERROR: model_display_name: is blank; give the model a name", id="blank"),
+    ],
+)
+def test_a_display_name_without_letters_is_refused(cookies, baked_output, tmp_path, capfd, display_name, expected):
+    """'!!!' slugifies to '', so the project folder would be the output folder itself.
+
+    When the output folder already exists (pytest-cookies, or `-o .`), cookiecutter
+    refuses with OutputDirExistsException before any hook runs; otherwise it creates
+    the folder, the hook rejects the answers, and cookiecutter deletes it again.
+    """
+    result = cookies.bake(extra_context={"model_display_name": display_name})
+    assert result.exit_code != 0
+    assert isinstance(result.exception, (FailedHookException, OutputDirExistsException)), repr(result.exception)
+    assert_nothing_written(baked_output)
+
+    fresh_output = tmp_path / "fresh"
+    with pytest.raises(FailedHookException):
+        cookiecutter(str(ROOT), no_input=True, output_dir=str(fresh_output), extra_context={"model_display_name": display_name})
+    assert not fresh_output.exists() or files_under(fresh_output) == []
+    assert error_lines(capfd.readouterr().err) == [expected]
+
+
+# --------------------------------------------------------------------------- #
+# Answers are data, never code
+# --------------------------------------------------------------------------- #
+
+NASTY_STRINGS = [
+    pytest.param("x'''); open('pwned','w'); ('''", id="triple-single-quotes"),
+    pytest.param('x"""); open("pwned","w"); ("""', id="triple-double-quotes"),
+    pytest.param("ends with a backslash \\", id="trailing-backslash"),
+    pytest.param("\\'''\\\\'''", id="escaped-quotes"),
+    pytest.param("\\u0027\\u0027\\u0027", id="escape-sequence-text"),
+    pytest.param("line\nbreak\r\n\t{ } {{ }} {% %}", id="newlines-and-braces"),
+    pytest.param("</script> & <b>é ção 日本</b>", id="html-and-unicode"),
+]
+
+
+@pytest.mark.parametrize("name", ["pre_gen_project", "post_gen_project"])
+@pytest.mark.parametrize("nasty", NASTY_STRINGS)
+def test_hook_reads_any_answer_as_data(tmp_path, monkeypatch, name, nasty):
+    """Render the hook exactly as cookiecutter does; its CONTEXT must equal the answers."""
+    monkeypatch.chdir(tmp_path)
+    context = {"cookiecutter": {"model_display_name": nasty, "owner_team": nasty, "__package_name": nasty}}
+    source = (HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
+    rendered = create_env_with_context(context).from_string(source).render(**context)
+
+    namespace = {"__name__": f"{name}_rendered"}
+    exec(compile(rendered, f"{name}.py", "exec"), namespace)
+
+    assert namespace["CONTEXT"] == context["cookiecutter"]
+    assert not (tmp_path / PWNED).exists()
+
+
+@pytest.mark.parametrize("name", ["pre_gen_project", "post_gen_project"])
+def test_hook_source_has_no_other_jinja(name):
+    """Cookiecutter renders the whole hook with Jinja: only the CONTEXT line may be markup."""
+    source = (HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
+    assert source.count("{{") == source.count(CONTEXT_PLACEHOLDER) == 1
+    for marker in ("{%", "%}", "{#", "#}"):
+        assert marker not in source
+
+
+def test_injection_in_display_name_is_never_executed(cookies, tmp_path, monkeypatch, capfd):
+    monkeypatch.chdir(tmp_path)
+    result = cookies.bake(extra_context={"model_display_name": "x'''); open('pwned','w'); ('''"})
+
+    assert result.exception is None or isinstance(result.exception, FailedHookException), repr(result.exception)
+    assert not list(tmp_path.rglob(PWNED)), "an answer was executed"
+    assert not (ROOT / PWNED).exists() and not (HOOKS_DIR / PWNED).exists()
+    assert "Traceback" not in capfd.readouterr().err
+    if result.exception is None:
+        for path in result.project_path.rglob("*.py"):
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_quotes_backslashes_and_jinja_in_display_name_are_refused_cleanly(cookies, baked_output, capfd):
+    # cookiecutter itself renders an --no-input answer as a template: {{ 7*7 }} becomes 49.
+    result = cookies.bake(extra_context={"model_display_name": 'Credit """ \\ \'\'\' {{ 7*7 }}'})
+
+    assert isinstance(result.exception, FailedHookException), repr(result.exception)
+    assert_nothing_written(baked_output)
+    err = capfd.readouterr().err
+    assert error_lines(err) == [line for line in err.splitlines() if line.strip()]
+    assert [line.split(":")[1].strip() for line in error_lines(err)] == ["model_display_name"]
+    assert "49" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- #
+# Private derived names can be overridden
+# --------------------------------------------------------------------------- #
+
+
+def test_private_names_can_be_overridden(cookies):
+    result = cookies.bake(
+        extra_context={"__project_slug": "custom-slug", "__package_name": "custom_pkg", "__registered_model_name": "custom_model"}
+    )
+
+    assert result.exit_code == 0 and result.exception is None, repr(result.exception)
+    assert result.project_path.name == "custom-slug"
+    assert (result.project_path / "src" / "custom_pkg").is_dir()
+    assert result.context["__registered_model_name"] == "custom_model"
+
+
+# --------------------------------------------------------------------------- #
+# The real cookiecutter command line
+# --------------------------------------------------------------------------- #
+
+
+def cookiecutter_command():
+    script = Path(sys.executable).with_name("cookiecutter")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cookiecutter"]
+
+
+def run_cli(tmp_path, *extra_context):
+    output_dir = tmp_path / "out"
+    output_dir.mkdir(exist_ok=True)
+    config = tmp_path / "cookiecutter-config.yaml"
+    config.write_text(f"cookiecutters_dir: {tmp_path / 'cc'}\nreplay_dir: {tmp_path / 'replay'}\n", encoding="utf-8")
+    command = [*cookiecutter_command(), str(ROOT), "--no-input", "--config-file", str(config), "-o", str(output_dir), *extra_context]
+    completed = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path, check=False)
+    return completed, output_dir
+
+
+def test_cli_reports_one_line_for_one_problem(tmp_path):
+    completed, output_dir = run_cli(tmp_path, "primary_metric=rmse")
+
+    assert completed.returncode != 0
+    assert completed.stderr.splitlines() == [
+        f"ERROR: primary_metric: 'rmse' is not a classification metric; choose one of {CLASSIFICATION_METRICS}"
+    ]
+    assert "Traceback" not in completed.stderr
+    # cookiecutter's own report goes to stdout (in 2.7.1 with a traceback of its
+    # FailedHookException, logged by cookiecutter itself, not by the hook).
+    assert STOPPED in completed.stdout
+    assert list(output_dir.iterdir()) == []
+
+
+def test_cli_reports_one_line_per_problem(tmp_path):
+    completed, output_dir = run_cli(
+        tmp_path, "primary_metric=rmse", "schedule_hour_utc=24", "catalog_prod=my-catalog", "secondary_thresholds=f1=x"
+    )
+
+    assert completed.returncode != 0
+    fields = [line.split(":")[1].strip() for line in completed.stderr.splitlines()]
+    assert fields == ["primary_metric", "secondary_thresholds", "schedule_hour_utc", "catalog_prod"]
+    assert all(line.startswith("ERROR: ") for line in completed.stderr.splitlines())
+    assert "Traceback" not in completed.stderr
+    assert list(output_dir.iterdir()) == []
+
+
+def test_cli_renders_with_overridden_private_names(tmp_path):
+    completed, output_dir = run_cli(tmp_path, "__project_slug=custom-slug", "__package_name=custom_pkg")
+
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert (output_dir / "custom-slug" / "src" / "custom_pkg").is_dir()
+
+
+def test_cli_invalid_choice_is_refused_before_the_hooks(tmp_path):
+    """A choice outside the list is refused by cookiecutter itself (a ValueError).
+
+    cookiecutter 2.7.1 does not catch that ValueError in its CLI, so the user sees
+    a Python traceback ending in "ranking provided for choice variable
+    problem_type, but the choices are ['classification', 'regression']."
+    """
+    completed, output_dir = run_cli(tmp_path, "problem_type=ranking")
+
+    assert completed.returncode != 0
+    assert "choices are ['classification', 'regression']" in completed.stderr
+    assert list(output_dir.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- #
+# post_gen_project
+# --------------------------------------------------------------------------- #
+
+
+def make_cd_variants(root):
+    pipelines = root / "azure-pipelines"
+    pipelines.mkdir(parents=True)
+    (pipelines / "cd-gitflow.yml").write_text("gitflow\n", encoding="utf-8")
+    (pipelines / "cd-trunk.yml").write_text("trunk\n", encoding="utf-8")
+    (pipelines / "ci.yml").write_text("ci\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("branching_model", ["gitflow", "trunk"])
+def test_post_hook_keeps_the_chosen_cd_pipeline(tmp_path, branching_model):
+    context = answers({"branching_model": branching_model})
+    hook = load_hook("post_gen_project", context)
+    make_cd_variants(tmp_path)
+
+    hook.prune(tmp_path, context)
+    pruned = snapshot(tmp_path)
+    hook.prune(tmp_path, context)
+
+    assert snapshot(tmp_path) == pruned
+    assert sorted(path.name for path in (tmp_path / "azure-pipelines").iterdir()) == ["cd.yml", "ci.yml"]
+    assert (tmp_path / "azure-pipelines" / "cd.yml").read_text(encoding="utf-8") == f"{branching_model}\n"
+
+
+def test_post_hook_on_a_tree_without_variants_does_nothing(tmp_path):
+    context = answers()
+    hook = load_hook("post_gen_project", context)
+    (tmp_path / "README.md").write_text("x\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+
+    hook.prune(tmp_path, context)
+
+    assert snapshot(tmp_path) == before
+
+
+def test_post_hook_table_covers_every_choice():
+    hook = load_hook("post_gen_project", answers())
+    assert set(hook.OPTION_FILES["branching_model"]) == {"gitflow", "trunk"}
+    assert set(hook.OPTION_FILES["problem_type"]) == {"classification", "regression"}
