@@ -15,7 +15,8 @@ def _row(settings, **changes):
     row = {
         settings.id_column: "c1", settings.timestamp_column: datetime(2026, 3, 1), "age": 40, "income": 5000.0,
         "debt_ratio": 0.3, "credit_lines": 3, "late_payments_12m": 0, "utilization": 0.4,
-        "employment_years": 5.0, "region": "SE", "product": "card", settings.target_column: 0,
+        "employment_years": 5.0, "region": "SE", "product": "card",
+        settings.target_column: 0 if settings.is_classification else 0.0,
     }
     row.update(changes)
     return row
