@@ -1,0 +1,99 @@
+"""What each CLI command does (kept apart from argument parsing so tests can call it)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from mlflow import MlflowClient
+
+from . import registry, simulator, tables
+from .orchestration.runner import run_pipeline
+from .runtime.session import get_spark
+from .runtime.tracking import configure_mlflow
+from .settings import Settings
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    return {"init": init, "train": train, "status": status}[args.command](args, settings)
+
+
+def init(args: argparse.Namespace, settings: Settings) -> int:
+    spark = get_spark(settings)
+    applied = tables.apply_ddl(spark, settings)
+    configure_mlflow(settings)
+    print(f"schema {settings.catalog}.{settings.schema}: {len(applied)} statements applied "
+          f"({', '.join(tables.TABLES + tables.VIEWS)})")
+    if settings.is_local:
+        seeded = simulator.write_history(settings)
+        print(f"sample data: labelled history written as batch {seeded}" if seeded
+              else "sample data: landing batches already present, left as they are")
+    return 0
+
+
+def train(args: argparse.Namespace, settings: Settings) -> int:
+    spark = get_spark(settings)
+    tables.apply_ddl(spark, settings)
+    outcomes = run_pipeline(spark, settings, "training")
+    promote = outcomes[-1].output
+    if promote.get("promoted"):
+        print(f"@champion is now version {promote['champion_version']}")
+    else:
+        print(f"not promoted: {promote.get('reason')}")
+    return 0
+
+
+def collect_status(settings: Settings) -> dict[str, Any]:
+    spark = get_spark(settings)
+    configure_mlflow(settings)
+    client = MlflowClient()
+    name = settings.model_name
+    aliases = {}
+    for alias in (registry.CHAMPION, registry.CHALLENGER, registry.PREVIOUS):
+        version = registry.version_by_alias(client, name, alias)
+        aliases[alias] = version.version if version is not None else None
+    metrics = settings.table("metrics")
+    champion_metrics = {}
+    if aliases[registry.CHAMPION]:
+        rows = spark.sql(
+            f"SELECT metric_name, metric_value FROM {metrics} WHERE stage = 'evaluate' AND dataset = 'holdout' "
+            f"AND model_version = '{aliases[registry.CHAMPION]}' AND metric_name != 'gate'"
+        ).collect()
+        champion_metrics = {r["metric_name"]: r["metric_value"] for r in rows}
+    runs = spark.sql(
+        f"SELECT pipeline, pipeline_run_id, stage, status, started_at, error FROM {settings.table('pipeline_runs')} "
+        "ORDER BY started_at DESC LIMIT 1"
+    ).collect()
+    decision = spark.sql(f"SELECT decision, rule, batch_id, decided_at FROM {settings.table('latest_decision')}").collect()
+    return {
+        "model_name": name,
+        "env": settings.env,
+        "aliases": aliases,
+        "champion_metrics": champion_metrics,
+        "primary_metric": settings.primary_metric,
+        "last_stage_run": {k: str(v) for k, v in runs[0].asDict().items()} if runs else None,
+        "last_decision": {k: str(v) for k, v in decision[0].asDict().items()} if decision else None,
+        "row_counts": {t: spark.table(settings.table(t)).count() for t in tables.TABLES},
+    }
+
+
+def status(args: argparse.Namespace, settings: Settings) -> int:
+    state = collect_status(settings)
+    if args.json:
+        print(json.dumps(state, indent=2, default=str))
+        return 0
+    aliases = state["aliases"]
+    print(f"model {state['model_name']} ({state['env']})")
+    for alias, version in aliases.items():
+        print(f"  @{alias:<18} {'v' + version if version else '-'}")
+    if state["champion_metrics"]:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(state["champion_metrics"].items()))
+        print(f"  champion holdout metrics: {shown}")
+    last = state["last_stage_run"]
+    if last:
+        print(f"  last stage run: {last['pipeline']}/{last['stage']} {last['status']} at {last['started_at']}")
+    decision = state["last_decision"]
+    print(f"  last decision: {decision['decision'] + ' (' + decision['rule'] + ')' if decision else 'none yet'}")
+    print("  rows: " + ", ".join(f"{t}={n}" for t, n in state["row_counts"].items()))
+    return 0

@@ -1,0 +1,92 @@
+"""Data quality: the schema contract of a batch and the expectations of ``cleaning.py``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+# Spark SQL type names (as written in the column declarations) → Spark's simpleString().
+_TYPE_NAMES = {"integer": "int", "long": "bigint", "real": "float", "short": "smallint", "byte": "tinyint"}
+# A batch may carry a narrower numeric type than declared: it is widened, not refused.
+_WIDENINGS = {
+    ("int", "bigint"), ("int", "double"), ("bigint", "double"), ("float", "double"),
+    ("smallint", "int"), ("tinyint", "int"), ("int", "float"),
+}
+FAILED_RULES = "_failed_rules"
+
+
+class SchemaBreakError(ValueError):
+    """A batch does not have the columns or types the data source promises."""
+
+
+class DataQualityError(RuntimeError):
+    """A batch has too few rows passing the expectations to be trusted."""
+
+
+def _type_name(sql_type: str) -> str:
+    name = sql_type.strip().lower()
+    return _TYPE_NAMES.get(name, name)
+
+
+def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
+    """``df`` with exactly ``columns`` (in order, widened where safe), or a :class:`SchemaBreakError`
+    listing every missing column and every type that cannot be read as declared."""
+    actual = {field.name: field.dataType.simpleString() for field in df.schema.fields}
+    problems = []
+    for name, sql_type in columns.items():
+        expected = _type_name(sql_type)
+        if name not in actual:
+            problems.append(f"column {name!r} is missing")
+        elif actual[name] != expected and (actual[name], expected) not in _WIDENINGS:
+            problems.append(f"column {name!r} is {actual[name]}, expected {expected}")
+    if problems:
+        raise SchemaBreakError(f"schema break in {what}: " + "; ".join(problems))
+    return df.select(*[F.col(name).cast(_type_name(t)).alias(name) for name, t in columns.items()])
+
+
+def flag_failures(df: DataFrame, expectations: dict[str, str]) -> DataFrame:
+    """Add ``_failed_rules``: the names of the expectations each row fails (NULL counts as failed)."""
+    checks = [
+        F.when(~F.coalesce(F.expr(condition), F.lit(False)), F.lit(name))
+        for name, condition in expectations.items()
+    ]
+    return df.withColumn(FAILED_RULES, F.filter(F.array(*checks), lambda rule: rule.isNotNull()))
+
+
+@dataclass(frozen=True)
+class BatchQuality:
+    batch_id: str
+    rows: int
+    passed: int
+    rule_failures: dict[str, int]
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / self.rows if self.rows else 0.0
+
+
+def summarize(flagged: DataFrame) -> list[BatchQuality]:
+    """Per-batch counts of good rows and of failures per rule, computed in Spark."""
+    totals = (
+        flagged.groupBy("batch_id")
+        .agg(F.count("*").alias("rows"), F.sum((F.size(FAILED_RULES) == 0).cast("int")).alias("passed"))
+        .collect()
+    )
+    failures = (
+        flagged.select("batch_id", F.explode(FAILED_RULES).alias("rule"))
+        .groupBy("batch_id", "rule")
+        .count()
+        .collect()
+    )
+    by_batch: dict[str, dict[str, int]] = {}
+    for row in failures:
+        by_batch.setdefault(row["batch_id"], {})[row["rule"]] = row["count"]
+    return sorted(
+        (BatchQuality(r["batch_id"], r["rows"], r["passed"] or 0, by_batch.get(r["batch_id"], {})) for r in totals),
+        key=lambda q: q.batch_id,
+    )

@@ -1,0 +1,147 @@
+"""The rows the loop writes about itself: ``pipeline_runs`` (one per stage of every run) and
+``metrics`` (every measured number). Both are MERGEd on their natural key: reruns update."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import types as T
+
+from . import tables
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from .settings import Settings
+
+PIPELINE_RUNS_SCHEMA = T.StructType(
+    [
+        T.StructField("pipeline_run_id", T.StringType(), False),
+        T.StructField("pipeline", T.StringType(), False),
+        T.StructField("stage", T.StringType(), False),
+        T.StructField("model_name", T.StringType(), False),
+        T.StructField("env", T.StringType(), False),
+        T.StructField("status", T.StringType(), False),
+        T.StructField("started_at", T.TimestampType(), False),
+        T.StructField("ended_at", T.TimestampType(), True),
+        T.StructField("duration_s", T.DoubleType(), True),
+        T.StructField("trigger_time", T.StringType(), True),
+        T.StructField("output", T.StringType(), True),
+        T.StructField("error", T.StringType(), True),
+        T.StructField("mlflow_run_id", T.StringType(), True),
+    ]
+)
+METRICS_SCHEMA = T.StructType(
+    [
+        T.StructField("model_name", T.StringType(), False),
+        T.StructField("stage", T.StringType(), False),
+        T.StructField("model_version", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("dataset", T.StringType(), False),
+        T.StructField("metric_name", T.StringType(), False),
+        T.StructField("feature", T.StringType(), False),
+        T.StructField("metric_value", T.DoubleType(), True),
+        T.StructField("threshold", T.DoubleType(), True),
+        T.StructField("comparison", T.StringType(), True),
+        T.StructField("passed", T.BooleanType(), True),
+        T.StructField("details", T.StringType(), True),
+        T.StructField("data_version", T.StringType(), True),
+        T.StructField("pipeline_run_id", T.StringType(), False),
+        T.StructField("recorded_at", T.TimestampType(), False),
+    ]
+)
+METRICS_KEY = ("model_name", "stage", "model_version", "batch_id", "dataset", "metric_name", "feature")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def one_line(error: BaseException) -> str:
+    """The error as a single line: what a person reads in the table or the console."""
+    text = " ".join(str(error).split()) or error.__class__.__name__
+    return text[:2000]
+
+
+@dataclass
+class Metric:
+    """One row of the metrics table; the natural key is filled in by :func:`write_metrics`."""
+
+    metric_name: str
+    metric_value: float | None
+    dataset: str
+    model_version: str = ""
+    batch_id: str = ""
+    feature: str = ""
+    threshold: float | None = None
+    comparison: str | None = None
+    passed: bool | None = None
+    details: str | None = None
+    data_version: str | None = None
+
+
+def write_metrics(
+    spark: SparkSession, settings: Settings, stage: str, pipeline_run_id: str, metrics: list[Metric]
+) -> None:
+    if not metrics:
+        return
+    recorded = now()
+    rows = [
+        (
+            settings.model_name, stage, m.model_version, m.batch_id, m.dataset, m.metric_name, m.feature,
+            None if m.metric_value is None else float(m.metric_value),
+            None if m.threshold is None else float(m.threshold),
+            m.comparison, m.passed, m.details, m.data_version, pipeline_run_id, recorded,
+        )
+        for m in metrics
+    ]
+    frame = spark.createDataFrame(rows, METRICS_SCHEMA)
+    tables.merge_rows(spark, frame, settings.table("metrics"), METRICS_KEY)
+
+
+@dataclass
+class StageRecord:
+    """What a stage hands back to be recorded with its run."""
+
+    output: dict[str, Any] = field(default_factory=dict)
+    mlflow_run_id: str | None = None
+
+
+@contextmanager
+def recorded_stage(
+    spark: SparkSession,
+    settings: Settings,
+    *,
+    pipeline: str,
+    stage: str,
+    pipeline_run_id: str,
+    trigger_time: str = "",
+) -> Iterator[StageRecord]:
+    """Write the stage's ``started`` row, then ``succeeded`` with its output or ``failed`` with the
+    error (re-raised, so the notebook and the orchestrator fail visibly)."""
+    started_at, clock = now(), time.monotonic()
+    record = StageRecord()
+
+    def write(status: str, error: str | None = None) -> None:
+        ended = None if status == "started" else now()
+        row = (
+            pipeline_run_id, pipeline, stage, settings.model_name, settings.env, status, started_at, ended,
+            None if ended is None else round(time.monotonic() - clock, 3), trigger_time or None,
+            json.dumps(record.output, default=str) if record.output else None, error, record.mlflow_run_id,
+        )
+        frame = spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
+        tables.merge_rows(spark, frame, settings.table("pipeline_runs"), ("pipeline_run_id", "stage"))
+
+    write("started")
+    try:
+        yield record
+    except BaseException as error:
+        write("failed", one_line(error))
+        raise
+    write("succeeded")

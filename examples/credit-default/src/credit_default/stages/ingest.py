@@ -1,0 +1,48 @@
+"""ingest (Coleta): new labelled batches from the data source → ``bronze``.
+
+A batch is taken once its labels have arrived, checked against the source's schema contract
+(a schema break stops here, before anything is written) and written with its ``batch_id`` and
+``ingested_at``. Batches already in bronze are skipped, so a rerun adds nothing twice.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import functions as F
+
+from .. import data_source, tables
+from ..quality import conform
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from . import StageContext
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    settings = ctx.settings
+    bronze = settings.table("bronze")
+    done = tables.batch_ids(spark, bronze)
+    keys = [settings.id_column, settings.timestamp_column]
+    frames, taken, waiting = [], [], []
+    for batch in data_source.list_batches(spark, settings):
+        if batch in done:
+            continue
+        labels = data_source.read_labels(spark, settings, batch)
+        if labels is None:
+            waiting.append(batch)
+            continue
+        rows = data_source.read_batch(spark, settings, batch).join(
+            labels.select(*keys, settings.target_column), keys, "left"
+        )
+        rows = conform(rows, data_source.labelled_columns(settings), f"batch {batch}")
+        frames.append(rows.withColumn("batch_id", F.lit(batch)))
+        taken.append(batch)
+    count = 0
+    if frames:
+        new_rows = reduce(lambda a, b: a.unionByName(b), frames).withColumn("ingested_at", F.current_timestamp())
+        tables.replace_batches(new_rows, bronze, taken)
+        count = spark.table(bronze).where(F.col("batch_id").isin(taken)).count()
+    return {"batches": taken, "rows": count, "waiting_for_labels": waiting}

@@ -1,0 +1,47 @@
+"""promote (deploy automático): the challenger that passed the gate in this pipeline run becomes
+``@champion`` and the former champion ``@previous_champion``. A candidate that failed the gate
+never touches the champion: the stage succeeds, says "not promoted" and why."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+from mlflow import MlflowClient
+
+from .. import registry
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from . import StageContext
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    client = MlflowClient()
+    name = ctx.settings.model_name
+    candidates = registry.versions_of_run(client, name, ctx.pipeline_run_id)
+    challenger = registry.version_by_alias(client, name, registry.CHALLENGER)
+    current = registry.version_by_alias(client, name, registry.CHAMPION)
+    mine = [v for v in candidates if v.tags.get(registry.TAG_GATE) == "passed"]
+    if challenger is None or not mine or challenger.version != mine[-1].version:
+        reason = (
+            candidates[-1].tags.get(registry.TAG_REASON, "not evaluated") if candidates
+            else f"no version was registered by run {ctx.pipeline_run_id}"
+        )
+        return {
+            "promoted": False,
+            "champion_version": current.version if current is not None else None,
+            "reason": reason,
+        }
+    promotion = registry.promote(client, name, challenger.version)
+    with mlflow.start_run(run_name=ctx.stage) as run:
+        ctx.record.mlflow_run_id = run.info.run_id
+        mlflow.set_tags({registry.TAG_RUN: ctx.pipeline_run_id, "stage": ctx.stage,
+                         "champion_version": promotion.champion,
+                         "previous_champion_version": promotion.previous_champion or ""})
+    return {
+        "promoted": True,
+        "champion_version": promotion.champion,
+        "previous_champion_version": promotion.previous_champion,
+    }

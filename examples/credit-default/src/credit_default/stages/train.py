@@ -1,0 +1,89 @@
+"""train (Treino, Versionamento do Modelo e do Código): fit the model on the training set pinned
+to the current Delta versions, log everything needed to reproduce it to MLflow (params, metrics,
+signature, input example, data versions with ``mlflow.log_input``, git commit) and register a new
+version tagged with the pipeline run that made it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.models import infer_signature
+
+from .. import model as model_module
+from ..registry import TAG_RUN
+from ..training import git_commit, inputs, load_training_set, predict, score
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from . import StageContext
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    settings = ctx.settings
+    data = load_training_set(spark, settings)
+    params = dict(settings.training.get("model", {}).get("params") or {})
+    estimator = model_module.build_model(settings, params)
+    estimator.fit(inputs(data.train), data.train[settings.target_column])
+    holdout_metrics = score(estimator, data.holdout, settings)
+    commit = git_commit(settings)
+    with mlflow.start_run(run_name=ctx.stage) as run:
+        ctx.record.mlflow_run_id = run.info.run_id
+        mlflow.set_tags(
+            {
+                TAG_RUN: ctx.pipeline_run_id,
+                "pipeline": ctx.pipeline,
+                "stage": ctx.stage,
+                "env": settings.env,
+                "owner_team": settings.project["owner_team"],
+                **({"mlflow.source.git.commit": commit} if commit else {}),
+            }
+        )
+        mlflow.log_params(
+            {
+                **params,
+                "seed": settings.seed,
+                "features_version": data.features_version,
+                "silver_version": data.silver_version,
+                "train_rows": len(data.train),
+                "holdout_rows": len(data.holdout),
+                "holdout_fraction": settings.training.get("split", {}).get("holdout_fraction", 0.2),
+            }
+        )
+        for frame, table, version, context in (
+            (data.features_frame, "features", data.features_version, "training"),
+            (data.silver_frame, "silver", data.silver_version, "labels"),
+        ):
+            dataset = mlflow.data.from_spark(frame, table_name=settings.table(table), version=str(version))
+            mlflow.log_input(dataset, context=context)
+        mlflow.log_metrics({f"holdout_{name}": value for name, value in holdout_metrics.items()})
+        example = inputs(data.train.head(5))
+        signature = infer_signature(example, predict(estimator, data.train.head(50), settings)[0])
+        logged = mlflow.sklearn.log_model(
+            estimator,
+            name="model",
+            signature=signature,
+            input_example=example,
+            # skops (MLflow 3's default) refuses the tree classes of gradient boosting.
+            serialization_format="cloudpickle",
+            registered_model_name=settings.model_name,
+        )
+    version = str(logged.registered_model_version)
+    client = MlflowClient()
+    for key, value in {
+        TAG_RUN: ctx.pipeline_run_id,
+        "features_version": data.features_version,
+        "silver_version": data.silver_version,
+        **({"git_commit": commit} if commit else {}),
+    }.items():
+        client.set_model_version_tag(settings.model_name, version, key, str(value))
+    return {
+        "model_version": version,
+        "mlflow_run_id": run.info.run_id,
+        "data_version": data.data_version,
+        "train_rows": len(data.train),
+        "holdout_rows": len(data.holdout),
+        settings.primary_metric: round(holdout_metrics[settings.primary_metric], 6),
+    }

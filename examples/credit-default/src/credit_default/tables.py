@@ -1,0 +1,124 @@
+"""The loop's Delta tables: applying the DDL in ``sql/`` and the idempotent writers.
+
+Every write here is either a MERGE on a natural key or a ``replaceWhere`` on the batches being
+written, so rerunning a stage (after a failure, or by hand) never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from string import Template
+from typing import TYPE_CHECKING
+
+from . import data_source, features
+from .runtime import on_databricks
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from .settings import Settings
+
+TABLES = (
+    "bronze",
+    "silver",
+    "quarantine",
+    "features",
+    "metrics",
+    "monitoring_decisions",
+    "pipeline_runs",
+    "inference_log",
+)
+VIEWS = ("latest_decision",)
+_CONSTRAINT = re.compile(r"ALTER\s+TABLE\s+(\S+)\s+ADD\s+CONSTRAINT\s+(\w+)", re.IGNORECASE)
+
+
+def _columns_sql(columns: dict[str, str]) -> str:
+    return ",\n  ".join(f"{name} {sql_type}" for name, sql_type in columns.items())
+
+
+def ddl_parameters(settings: Settings) -> dict[str, str]:
+    """Values of the ``${...}`` placeholders of the SQL files."""
+    id_col, ts_col = settings.id_column, settings.timestamp_column
+    # An informational primary key makes the table a feature table in Unity Catalog;
+    # open-source Delta (the local runtime) does not accept the clause.
+    primary_key = (
+        f",\n  CONSTRAINT features_pk PRIMARY KEY ({id_col}, {ts_col} TIMESERIES)"
+        if on_databricks()
+        else ""
+    )
+    return {
+        "catalog": settings.catalog,
+        "schema": settings.schema,
+        "registered_model_name": settings.project["registered_model_name"],
+        "id_column": id_col,
+        "timestamp_column": ts_col,
+        "target_column": settings.target_column,
+        "source_columns": _columns_sql(data_source.labelled_columns(settings)),
+        "feature_columns": _columns_sql(features.FEATURE_COLUMNS),
+        "primary_key": primary_key,
+    }
+
+
+def ddl_statements(settings: Settings) -> list[str]:
+    """Every statement of ``sql/*.sql`` in file order, placeholders filled."""
+    parameters = ddl_parameters(settings)
+    statements: list[str] = []
+    for path in sorted((settings.root / "sql").glob("*.sql")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        body = "\n".join(line for line in lines if not line.strip().startswith("--"))
+        text = Template(body).substitute(parameters)
+        statements += [part.strip() for part in text.split(";") if part.strip()]
+    return statements
+
+
+def _constraint_exists(spark: SparkSession, table: str, name: str) -> bool:
+    properties = spark.sql(f"SHOW TBLPROPERTIES {table}").collect()
+    return any(row["key"] == f"delta.constraints.{name.lower()}" for row in properties)
+
+
+def apply_ddl(spark: SparkSession, settings: Settings) -> list[str]:
+    """Create the schema, tables, constraints and view if missing. Safe to run any number of times."""
+    applied = []
+    for statement in ddl_statements(settings):
+        constraint = _CONSTRAINT.match(statement)
+        if constraint and _constraint_exists(spark, *constraint.groups()):
+            continue
+        spark.sql(statement)
+        applied.append(statement.split("(")[0].split(" AS")[0].strip())
+    return applied
+
+
+def table_version(spark: SparkSession, table: str) -> int:
+    """Current Delta version of ``table`` (what a training run pins and records)."""
+    return int(spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").collect()[0]["version"])
+
+
+def batch_ids(spark: SparkSession, table: str) -> set[str]:
+    """Batches already written to ``table``."""
+    return {row[0] for row in spark.table(table).select("batch_id").distinct().collect()}
+
+
+def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
+    """Write ``df`` as the whole content of ``batches`` in ``table`` (rerun-safe append)."""
+    listed = sorted(set(batches))
+    if not listed:
+        return
+    predicate = "batch_id IN ({})".format(", ".join(_sql_string(b) for b in listed))
+    df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(table)
+
+
+def merge_rows(spark: SparkSession, df: DataFrame, table: str, keys: Sequence[str]) -> None:
+    """Upsert ``df`` into ``table`` on ``keys``: matched rows are updated, new rows inserted."""
+    view = f"_merge_source_{abs(hash((table, tuple(keys))))}"
+    df.createOrReplaceTempView(view)
+    condition = " AND ".join(f"target.{key} <=> source.{key}" for key in keys)
+    spark.sql(
+        f"MERGE INTO {table} AS target USING {view} AS source ON {condition} "
+        "WHEN MATCHED THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *"
+    )
+    spark.catalog.dropTempView(view)
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

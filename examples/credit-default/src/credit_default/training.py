@@ -1,0 +1,98 @@
+"""The training set (pinned to Delta versions, split out-of-time) and the training run.
+
+Reproducibility: the features and silver tables are read ``VERSION AS OF`` the versions recorded
+in the MLflow run (``mlflow.log_input`` and params), the split depends only on the data, the model
+on ``seed``: the same versions and seed give the same model and the same metrics.
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import features, tables
+from .evaluation import compute_metrics
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from .settings import Settings
+
+
+@dataclass
+class TrainingSet:
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    features_version: int
+    silver_version: int
+    features_frame: DataFrame
+    silver_frame: DataFrame
+
+    @property
+    def data_version(self) -> str:
+        return f"features@v{self.features_version},silver@v{self.silver_version}"
+
+
+def load_training_set(
+    spark: SparkSession, settings: Settings, features_version: int | None = None, silver_version: int | None = None
+) -> TrainingSet:
+    """Features joined with their labels at pinned versions (the current ones unless given)."""
+    features_table, silver_table = settings.table("features"), settings.table("silver")
+    fv = tables.table_version(spark, features_table) if features_version is None else int(features_version)
+    sv = tables.table_version(spark, silver_table) if silver_version is None else int(silver_version)
+    keys = [settings.id_column, settings.timestamp_column]
+    features_frame = spark.sql(f"SELECT * FROM {features_table} VERSION AS OF {fv}")
+    silver_frame = spark.sql(f"SELECT * FROM {silver_table} VERSION AS OF {sv}")
+    labels = silver_frame.select(*keys, settings.target_column)
+    joined = features_frame.join(labels, keys, "inner")
+    window = settings.training.get("split", {}).get("window_batches")
+    if window:
+        recent = sorted(r[0] for r in joined.select("batch_id").distinct().collect())[-int(window):]
+        joined = joined.where(joined.batch_id.isin(recent))
+    frame = joined.select(*keys, *features.feature_names(), settings.target_column).toPandas()
+    if frame.empty:
+        raise ValueError("the training set is empty: run ingest, clean and features first")
+    train, holdout = split_out_of_time(frame, settings)
+    return TrainingSet(train, holdout, fv, sv, features_frame, silver_frame)
+
+
+def split_out_of_time(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The newest ``holdout_fraction`` of rows (by timestamp, then id) is the holdout."""
+    fraction = float(settings.training.get("split", {}).get("holdout_fraction", 0.2))
+    ordered = frame.sort_values([settings.timestamp_column, settings.id_column], kind="mergesort")
+    cut = len(ordered) - max(1, math.ceil(len(ordered) * fraction))
+    return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def inputs(frame: pd.DataFrame) -> pd.DataFrame:
+    """The model's input columns, in declared order."""
+    return frame[features.feature_names()]
+
+
+def predict(model: Any, frame: pd.DataFrame, settings: Settings) -> tuple[Any, Any]:
+    """(prediction, probability of the positive class or None)."""
+    x = inputs(frame)
+    if settings.is_classification:
+        score = model.predict_proba(x)[:, 1]
+        return (score >= 0.5).astype(int), score
+    return model.predict(x), None
+
+
+def score(model: Any, frame: pd.DataFrame, settings: Settings) -> dict[str, float]:
+    prediction, probability = predict(model, frame, settings)
+    return compute_metrics(settings.problem_type, frame[settings.target_column].to_numpy(), prediction, probability)
+
+
+def git_commit(settings: Settings) -> str | None:
+    """The commit the code was trained from, when the project is a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=settings.root, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None

@@ -1,0 +1,74 @@
+"""Shared fixtures: one local Spark session and one isolated local state for the whole run.
+
+The state (warehouse, metastore, MLflow store, landing batches) lives in a temporary folder, so
+the tests never touch the project's own ``.local/``. The training pipeline runs once, notebook by
+notebook through the local ``dbutils`` shim; tests then read what it left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+# Before anything reads the settings: every local file of this test run goes here.
+STATE = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
+os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
+os.environ.pop("MLOPS_CONF_DIR", None)
+
+from credit_default.orchestration import PIPELINES, notebook_path  # noqa: E402
+from credit_default.runtime.notebooks import run_notebook  # noqa: E402
+from credit_default.runtime.session import get_spark  # noqa: E402
+from credit_default.runtime.tracking import configure_mlflow  # noqa: E402
+from credit_default.settings import load_settings  # noqa: E402
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(STATE, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def settings():
+    return load_settings("local")
+
+
+@pytest.fixture(scope="session")
+def spark(settings):
+    return get_spark(settings)
+
+
+@pytest.fixture(scope="session")
+def initialised(spark, settings):
+    """``init``: tables created and the simulator's labelled history landed."""
+    from credit_default import simulator, tables
+
+    tables.apply_ddl(spark, settings)
+    configure_mlflow(settings)
+    simulator.write_history(settings, rows=8_000)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def first_training(spark, initialised):
+    """The training pipeline's six notebooks, run one by one as Data Factory would."""
+    run_id = f"test-{uuid.uuid4()}"
+    parameters = {"env": "local", "pipeline_run_id": run_id, "trigger_time": "2026-01-01T06:00:00Z"}
+    outputs = {}
+    for stage in PIPELINES["training"]:
+        value = run_notebook(notebook_path(initialised.root, "training", stage), spark, parameters)
+        outputs[stage] = json.loads(value)
+    return {"pipeline_run_id": run_id, "outputs": outputs}
+
+
+@pytest.fixture()
+def conf_copy(tmp_path, settings, monkeypatch):
+    """A private copy of ``conf/`` the test may edit; the pipeline reads it instead of the real one."""
+    target = tmp_path / "conf"
+    shutil.copytree(settings.conf_dir, target)
+    monkeypatch.setenv("MLOPS_CONF_DIR", str(target))
+    return target

@@ -1,0 +1,130 @@
+"""init → train → a champion with its metrics; reruns never duplicate; a worse model is refused;
+a broken batch stops the pipeline and loses nothing."""
+
+import json
+
+import mlflow
+import pytest
+import yaml
+from mlflow import MlflowClient
+
+from credit_default import evaluation, model, registry, simulator
+from credit_default.orchestration.runner import PipelineFailed, run_pipeline
+from credit_default.stages import run_stage
+from credit_default.training import inputs, load_training_set, score
+
+pytestmark = [pytest.mark.spark, pytest.mark.integration]
+
+
+def _count(spark, table):
+    return spark.table(table).count()
+
+
+def test_champion_exists_with_its_metrics_rows(first_training, spark, settings):
+    client = MlflowClient()
+    champion = registry.champion(client, settings.model_name)
+    assert champion.version == "1"
+    assert champion.tags[registry.TAG_RUN] == first_training["pipeline_run_id"]
+    assert champion.tags[registry.TAG_GATE] == "passed"
+    rows = spark.sql(
+        f"SELECT metric_name, metric_value, threshold, comparison, passed FROM {settings.table('metrics')} "
+        "WHERE stage = 'evaluate' AND model_version = '1' AND dataset = 'holdout'"
+    ).collect()
+    by_name = {r["metric_name"]: r for r in rows}
+    primary = by_name[settings.primary_metric]
+    assert primary["threshold"] == pytest.approx(float(settings.gate["threshold"]))
+    assert primary["comparison"] == evaluation.comparison(settings.problem_type, settings.primary_metric)
+    assert primary["passed"] is True and by_name["gate"]["passed"] is True
+    quality = spark.sql(
+        f"SELECT metric_name FROM {settings.table('metrics')} WHERE stage = 'clean' AND batch_id = 'b0000'"
+    ).collect()
+    assert {"rows", "pass_rate", "rows_quarantined", "rule_failures"} <= {r[0] for r in quality}
+
+
+def test_training_is_reproducible_from_what_mlflow_recorded(first_training, spark, settings):
+    """Pinned Delta versions + seed + params from the run give the very same holdout metrics."""
+    client = MlflowClient()
+    version = registry.champion(client, settings.model_name)
+    run = client.get_run(version.run_id)
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} or run.inputs.dataset_inputs
+    sources = [json.loads(i.dataset.source) for i in run.inputs.dataset_inputs]
+    assert {s.get("delta_table_version") for s in sources} == {
+        int(run.data.params["features_version"]), int(run.data.params["silver_version"])
+    } or all("delta_table_version" in s for s in sources)
+    data = load_training_set(spark, settings, run.data.params["features_version"], run.data.params["silver_version"])
+    params = settings.training["model"]["params"]
+    refit = model.build_model(settings, params).fit(inputs(data.train), data.train[settings.target_column])
+    metrics = score(refit, data.holdout, settings)
+    assert metrics[settings.primary_metric] == pytest.approx(run.data.metrics[f"holdout_{settings.primary_metric}"], abs=1e-12)
+    if "mlflow.source.git.commit" in run.data.tags:
+        assert len(run.data.tags["mlflow.source.git.commit"]) == 40
+
+
+def test_rerunning_stages_duplicates_nothing(first_training, spark, settings):
+    tables = ("bronze", "silver", "quarantine", "features", "metrics", "pipeline_runs")
+    before = {t: _count(spark, settings.table(t)) for t in tables}
+    run_id = first_training["pipeline_run_id"]
+    for stage in ("ingest", "clean", "features", "evaluate"):
+        run_stage(stage, spark, env="local", pipeline_run_id=run_id, trigger_time="2026-01-01T06:00:00Z")
+    assert {t: _count(spark, settings.table(t)) for t in tables} == before
+
+
+def test_worse_model_is_not_promoted_and_says_why(first_training, spark, settings, conf_copy):
+    training = yaml.safe_load((conf_copy / "training.yml").read_text())
+    training["model"]["params"] = {"max_iter": 2, "max_leaf_nodes": 2, "learning_rate": 0.01}
+    (conf_copy / "training.yml").write_text(yaml.safe_dump(training))
+    outcomes = run_pipeline(spark, settings, "training", echo=lambda line: None)
+    result = {o.stage: o.output for o in outcomes}
+    client = MlflowClient()
+    assert result["evaluate"]["passed"] is False
+    assert settings.primary_metric in result["evaluate"]["reason"]
+    assert result["promote"]["promoted"] is False
+    assert result["promote"]["reason"] == result["evaluate"]["reason"]
+    assert registry.champion(client, settings.model_name).version == "1"
+    assert registry.version_by_alias(client, settings.model_name, registry.CHALLENGER) is None
+    version = result["train"]["model_version"]
+    gate_row = spark.sql(
+        f"SELECT passed, details FROM {settings.table('metrics')} WHERE stage = 'evaluate' "
+        f"AND model_version = '{version}' AND metric_name = 'gate'"
+    ).collect()
+    assert gate_row[0]["passed"] is False and gate_row[0]["details"] == result["evaluate"]["reason"]
+    assert registry.get_version(client, settings.model_name, version).tags[registry.TAG_GATE] == "failed"
+
+
+def test_broken_schema_stops_before_bronze_and_loses_nothing(first_training, spark, settings):
+    frame = simulator.generate(settings, 90, 300)
+    frame["income"] = frame["income"].astype(str)
+    simulator.write_batch(settings, 90, frame)
+    bronze_before = _count(spark, settings.table("bronze"))
+    client = MlflowClient()
+    champion_before = registry.champion(client, settings.model_name).version
+    try:
+        with pytest.raises(PipelineFailed) as failure:
+            run_pipeline(spark, settings, "training", pipeline_run_id="broken-run", echo=lambda line: None)
+        assert failure.value.stage == "ingest"
+        assert "schema break in batch b0090" in str(failure.value) and "'income' is string" in str(failure.value)
+        assert _count(spark, settings.table("bronze")) == bronze_before
+        [row] = spark.sql(
+            f"SELECT status, error FROM {settings.table('pipeline_runs')} WHERE pipeline_run_id = 'broken-run'"
+        ).collect()
+        assert row["status"] == "failed" and "schema break" in row["error"]
+        assert registry.champion(client, settings.model_name).version == champion_before
+    finally:
+        for folder in ("batches", "labels"):
+            (settings.local_dir / "landing" / folder / "b0090.parquet").unlink(missing_ok=True)
+
+
+def test_new_labelled_batch_is_ingested_and_retrained(first_training, spark, settings):
+    simulator.write_batch(settings, 1, simulator.generate(settings, 1, 2000))
+    simulator.write_batch(settings, 2, simulator.generate(settings, 2, 500), labels=False)
+    outcomes = {o.stage: o.output for o in run_pipeline(spark, settings, "training", echo=lambda line: None)}
+    assert outcomes["ingest"]["batches"] == ["b0001"]
+    assert outcomes["ingest"]["waiting_for_labels"] == ["b0002"]
+    assert outcomes["train"]["data_version"] != first_training["outputs"]["train"]["data_version"]
+    client = MlflowClient()
+    champion = registry.champion(client, settings.model_name).version
+    if outcomes["promote"]["promoted"]:
+        assert champion == outcomes["train"]["model_version"]
+        assert registry.version_by_alias(client, settings.model_name, registry.PREVIOUS).version == "1"
+    else:
+        assert champion == "1"

@@ -1,0 +1,67 @@
+"""The metrics and the promotion gate (MLflow's validate_evaluation_results underneath)."""
+
+import numpy as np
+import pytest
+
+from credit_default import evaluation
+
+
+def test_classification_metrics_match_hand_computed_values():
+    y = np.array([0, 0, 1, 1])
+    score = np.array([0.1, 0.6, 0.4, 0.9])
+    metrics = evaluation.compute_metrics("classification", y, (score >= 0.5).astype(int), score)
+    assert metrics["roc_auc"] == pytest.approx(0.75)
+    assert metrics["accuracy"] == pytest.approx(0.5)
+    assert metrics["precision"] == pytest.approx(0.5)
+    assert metrics["recall"] == pytest.approx(0.5)
+    assert metrics["log_loss"] > 0
+
+
+def test_regression_metrics_match_hand_computed_values():
+    y = np.array([100.0, 200.0, 300.0])
+    p = np.array([110.0, 190.0, 330.0])
+    metrics = evaluation.compute_metrics("regression", y, p)
+    assert metrics["mae"] == pytest.approx(50 / 3)
+    assert metrics["rmse"] == pytest.approx(np.sqrt((100 + 100 + 900) / 3))
+    assert metrics["mape"] == pytest.approx((0.1 + 0.05 + 0.1) / 3)
+
+
+GATE = {"primary_metric": "roc_auc", "threshold": 0.7, "secondary_thresholds": {"recall": 0.3},
+        "min_improvement_over_champion": 0.0}
+
+
+def test_first_model_is_judged_on_thresholds_only():
+    result = evaluation.gate("classification", GATE, {"roc_auc": 0.8, "recall": 0.5}, None)
+    assert result.passed and "no champion" in result.reason
+
+
+def test_primary_metric_below_threshold_fails_and_says_which():
+    result = evaluation.gate("classification", GATE, {"roc_auc": 0.65, "recall": 0.5}, None)
+    assert not result.passed
+    assert "roc_auc" in result.reason and "0.7" in result.reason
+
+
+def test_secondary_threshold_is_enforced():
+    result = evaluation.gate("classification", GATE, {"roc_auc": 0.8, "recall": 0.1}, None)
+    assert not result.passed and "recall" in result.reason
+
+
+def test_challenger_as_good_as_champion_passes_worse_fails():
+    assert evaluation.gate("classification", GATE, {"roc_auc": 0.8, "recall": 0.5}, {"roc_auc": 0.8, "recall": 0.5}).passed
+    worse = evaluation.gate("classification", GATE, {"roc_auc": 0.79, "recall": 0.5}, {"roc_auc": 0.8, "recall": 0.5})
+    assert not worse.passed and "baseline" in worse.reason
+
+
+def test_minimum_improvement_over_champion():
+    gate = {**GATE, "min_improvement_over_champion": 0.02}
+    champion = {"roc_auc": 0.80, "recall": 0.5}
+    assert not evaluation.gate("classification", gate, {"roc_auc": 0.81, "recall": 0.5}, champion).passed
+    assert evaluation.gate("classification", gate, {"roc_auc": 0.83, "recall": 0.5}, champion).passed
+
+
+def test_error_metrics_are_ceilings():
+    gate = {"primary_metric": "rmse", "threshold": 100.0, "min_improvement_over_champion": 0}
+    assert evaluation.gate("regression", gate, {"rmse": 90.0}, {"rmse": 95.0}).passed
+    assert not evaluation.gate("regression", gate, {"rmse": 96.0}, {"rmse": 95.0}).passed
+    assert not evaluation.gate("regression", gate, {"rmse": 120.0}, None).passed
+    assert evaluation.comparison("regression", "rmse") == "<="

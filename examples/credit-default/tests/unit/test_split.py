@@ -1,0 +1,17 @@
+"""The holdout is the newest data: a retrained model is judged on what it will meet next."""
+
+import pandas as pd
+
+from credit_default.training import split_out_of_time
+
+
+def test_holdout_is_the_newest_fifth(settings):
+    frame = pd.DataFrame({
+        settings.id_column: [f"c{i}" for i in range(10)],
+        settings.timestamp_column: pd.date_range("2026-01-01", periods=10, freq="D")[::-1],
+    })
+    train, holdout = split_out_of_time(frame, settings)
+    assert len(holdout) == 2 and len(train) == 8
+    assert holdout[settings.timestamp_column].min() > train[settings.timestamp_column].max()
+    again_train, again_holdout = split_out_of_time(frame.sample(frac=1, random_state=1), settings)
+    assert again_holdout.equals(holdout)
