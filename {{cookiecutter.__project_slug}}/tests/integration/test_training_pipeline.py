@@ -3,7 +3,6 @@ a broken batch stops the pipeline and loses nothing."""
 
 import json
 
-import mlflow
 import pytest
 import yaml
 from mlflow import MlflowClient
