@@ -16,6 +16,8 @@ def test_status_json_reports_champion_and_row_counts(first_training, capsys):
     assert state["primary_metric"] in state["champion_metrics"]
     assert state["row_counts"]["bronze"] >= 8000
     assert state["last_stage_run"]["status"] in ("succeeded", "failed")
+    if state["last_stage_run"]["status"] == "succeeded":
+        assert state["last_stage_run"]["error"] is None  # null in JSON, not the string "None"
 
 
 def test_status_text_names_the_champion(first_training, capsys):

@@ -72,10 +72,15 @@ def collect_status(settings: Settings) -> dict[str, Any]:
         "aliases": aliases,
         "champion_metrics": champion_metrics,
         "primary_metric": settings.primary_metric,
-        "last_stage_run": {k: str(v) for k, v in runs[0].asDict().items()} if runs else None,
-        "last_decision": {k: str(v) for k, v in decision[0].asDict().items()} if decision else None,
+        "last_stage_run": _plain(runs[0]) if runs else None,
+        "last_decision": _plain(decision[0]) if decision else None,
         "row_counts": {t: spark.table(settings.table(t)).count() for t in tables.TABLES},
     }
+
+
+def _plain(row) -> dict[str, str | None]:
+    """A row as JSON-ready text; a missing value stays null rather than the string "None"."""
+    return {k: None if v is None else str(v) for k, v in row.asDict().items()}
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:

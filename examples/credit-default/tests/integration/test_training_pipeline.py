@@ -45,11 +45,12 @@ def test_training_is_reproducible_from_what_mlflow_recorded(first_training, spar
     client = MlflowClient()
     version = registry.champion(client, settings.model_name)
     run = client.get_run(version.run_id)
-    assert {i.dataset.name for i in run.inputs.dataset_inputs} or run.inputs.dataset_inputs
     sources = [json.loads(i.dataset.source) for i in run.inputs.dataset_inputs]
-    assert {s.get("delta_table_version") for s in sources} == {
-        int(run.data.params["features_version"]), int(run.data.params["silver_version"])
-    } or all("delta_table_version" in s for s in sources)
+    pinned = {s["delta_table_name"]: str(s.get("delta_table_version")) for s in sources}
+    assert pinned == {
+        settings.table("features"): run.data.params["features_version"],
+        settings.table("silver"): run.data.params["silver_version"],
+    }
     data = load_training_set(spark, settings, run.data.params["features_version"], run.data.params["silver_version"])
     params = settings.training["model"]["params"]
     refit = model.build_model(settings, params).fit(inputs(data.train), data.train[settings.target_column])
