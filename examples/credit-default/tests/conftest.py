@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 # Before anything reads the settings: every local file of this test run goes here.
 STATE = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
@@ -72,3 +73,22 @@ def conf_copy(tmp_path, settings, monkeypatch):
     shutil.copytree(settings.conf_dir, target)
     monkeypatch.setenv("MLOPS_CONF_DIR", str(target))
     return target
+
+
+@pytest.fixture(scope="module")
+def isolated_project(settings, tmp_path_factory, request):
+    """A project of its own inside this test run, for a module that runs whole loops: its own
+    schema, registered model, experiment and landing folder (a copy of ``conf/`` with those names
+    suffixed), so it sees none of the batches and versions other tests leave behind."""
+    suffix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
+    target = tmp_path_factory.mktemp(f"conf-{suffix}") / "conf"
+    shutil.copytree(settings.conf_dir, target)
+    project = yaml.safe_load((target / "project.yml").read_text())
+    project["registered_model_name"] += f"_{suffix}"
+    local = project["environments"]["local"]
+    local.update(schema=f"{local['schema']}_{suffix}", experiment=f"{local['experiment']}-{suffix}",
+                 landing_path=str(STATE / f"landing-{suffix}"))
+    (target / "project.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLOPS_CONF_DIR", str(target))
+        yield load_settings("local")

@@ -9,14 +9,16 @@ from typing import Any
 from mlflow import MlflowClient
 
 from . import registry, simulator, tables
-from .orchestration.runner import run_pipeline
+from .orchestration.runner import run_execution, run_pipeline
 from .runtime.session import get_spark
 from .runtime.tracking import configure_mlflow
 from .settings import Settings
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    return {"init": init, "train": train, "status": status}[args.command](args, settings)
+    commands = {"init": init, "train": train, "execute": execute, "loop": loop, "status": status,
+                "report": report, "rollback": rollback, "serve": serve}
+    return commands[args.command](args, settings)
 
 
 def init(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,6 +44,63 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
     else:
         print(f"not promoted: {promote.get('reason')}")
     return 0
+
+
+def execute(args: argparse.Namespace, settings: Settings) -> int:
+    spark = get_spark(settings)
+    tables.apply_ddl(spark, settings)
+    run = run_execution(spark, settings)
+    decision = run.decision
+    print(f"decision for batch {decision.get('batch_id') or '(none: no new batch)'}: "
+          f"{decision['decision']} ({decision['rule']})")
+    promotion = run.promotion
+    if promotion is not None:
+        print(f"@champion is now version {promotion['champion_version']}" if promotion.get("promoted")
+              else f"retrained, not promoted: {promotion.get('reason')}")
+    return 0
+
+
+def loop(args: argparse.Namespace, settings: Settings) -> int:
+    from .loop import run_loop, table
+
+    if not settings.is_local:
+        raise RuntimeError("loop feeds simulated batches: it runs locally only (--env local)")
+    spark = get_spark(settings)
+    tables.apply_ddl(spark, settings)
+    configure_mlflow(settings)
+    simulator.write_history(settings)
+    steps = run_loop(
+        spark, settings, batches=args.batches, drift_at=args.drift_at, strength=args.drift, rows=args.rows,
+        label_delay=args.label_delay, break_schema_at=args.break_schema_at,
+        stage_echo=print if args.verbose else (lambda line: None),
+    )
+    print()
+    print(table(steps, settings.primary_metric))
+    return 0
+
+
+def report(args: argparse.Namespace, settings: Settings) -> int:
+    from .report import write_report
+
+    spark = get_spark(settings)
+    configure_mlflow(settings)
+    path, run_id = write_report(spark, settings, args.output)
+    print(f"report written to {path} (and logged to MLflow run {run_id})")
+    return 0
+
+
+def rollback(args: argparse.Namespace, settings: Settings) -> int:
+    configure_mlflow(settings)
+    result = registry.rollback(MlflowClient(), settings.model_name)
+    print(f"@champion is version {result.champion} again (was {result.previous_champion})")
+    return 0
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .runtime.serving import serve_champion
+
+    configure_mlflow(settings)
+    return serve_champion(settings, host=args.host, port=args.port)
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:

@@ -145,3 +145,20 @@ def recorded_stage(
         write("failed", one_line(error))
         raise
     write("succeeded")
+
+
+def stage_output(spark: SparkSession, settings: Settings, pipeline_run_id: str, stage: str) -> dict[str, Any] | None:
+    """What ``stage`` returned earlier in the same pipeline run (None if it has not succeeded).
+
+    Stages of one run hand results to each other through ``pipeline_runs``, not through the
+    orchestrator: the same notebooks then work under Data Factory, a Databricks job or by hand.
+    """
+    from pyspark.sql import functions as F
+
+    rows = (
+        spark.table(settings.table("pipeline_runs"))
+        .where((F.col("pipeline_run_id") == pipeline_run_id) & (F.col("stage") == stage) & (F.col("status") == "succeeded"))
+        .select("output")
+        .collect()
+    )
+    return json.loads(rows[0]["output"] or "{}") if rows else None

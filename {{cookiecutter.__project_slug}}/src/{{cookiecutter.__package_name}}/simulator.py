@@ -9,7 +9,8 @@ seeded generator of credit applicants, with knobs for the two ways a model goes 
   changes (utilisation stops mattering, late payments matter much more).
 
 ``dirty_fraction`` of the rows break an expectation of ``cleaning.py`` on purpose, so the
-quarantine path is exercised on every run. The same seed and batch number always give the same
+quarantine path is exercised on every run; ``schema_break`` renames a column, the way an upstream
+change breaks a feed. The same seed and batch number always give the same
 rows.
 """
 
@@ -39,6 +40,12 @@ class Scenario:
     covariate_drift: float = 0.0
     concept_drift: float = 0.0
     dirty_fraction: float = 0.01
+    schema_break: bool = False
+
+    @classmethod
+    def drifted(cls, strength: float) -> Scenario:
+        """A new regime: other applicants (covariate drift) who also behave differently (concept drift)."""
+        return cls(covariate_drift=strength, concept_drift=strength)
 
 
 def batch_id(number: int) -> str:
@@ -116,6 +123,8 @@ def generate(
     frame = pd.DataFrame({settings.id_column: ids, settings.timestamp_column: stamps})
     frame = pd.concat([frame, x], axis=1)
     frame[settings.target_column] = target
+    if scenario.schema_break:
+        frame = frame.rename(columns={"income": "monthly_income"})
     return frame
 
 
@@ -141,6 +150,13 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     temporary = path.with_suffix(".tmp")
     frame.to_parquet(temporary, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
     temporary.replace(path)  # a reader never sees half a batch
+
+
+def next_number(settings: Settings) -> int:
+    """The number of the batch after the newest one landed."""
+    landed = [p.stem for p in (Path(settings.landing_path) / "batches").glob("b*.parquet")]
+    numbers = [int(name[1:]) for name in landed if name[1:].isdigit()]
+    return max(numbers, default=0) + 1
 
 
 def write_history(settings: Settings, rows: int = 20_000) -> str | None:

@@ -28,6 +28,7 @@ TABLES = (
     "monitoring_decisions",
     "pipeline_runs",
     "inference_log",
+    "drift_baselines",
 )
 VIEWS = ("latest_decision",)
 _CONSTRAINT = re.compile(r"ALTER\s+TABLE\s+(\S+)\s+ADD\s+CONSTRAINT\s+(\w+)", re.IGNORECASE)
@@ -102,9 +103,12 @@ def batch_ids(spark: SparkSession, table: str) -> set[str]:
 def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
     """Write ``df`` as the whole content of ``batches`` in ``table`` (rerun-safe append)."""
     listed = sorted(set(batches))
-    if not listed:
-        return
-    predicate = "batch_id IN ({})".format(", ".join(_sql_string(b) for b in listed))
+    if listed:
+        replace_where(df, table, "batch_id IN ({})".format(", ".join(sql_string(b) for b in listed)))
+
+
+def replace_where(df: DataFrame, table: str, predicate: str) -> None:
+    """Make ``df`` the rows of ``table`` matching ``predicate``, atomically (one Delta commit)."""
     df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(table)
 
 
@@ -120,5 +124,6 @@ def merge_rows(spark: SparkSession, df: DataFrame, table: str, keys: Sequence[st
     spark.catalog.dropTempView(view)
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
+    """``value`` as a Spark SQL string literal."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -62,7 +62,7 @@ def load_training_set(
 
 def split_out_of_time(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest ``holdout_fraction`` of rows (by timestamp, then id) is the holdout."""
-    fraction = float(settings.training.get("split", {}).get("holdout_fraction", 0.2))
+    fraction = float(settings.training.get("split", {}).get("holdout_fraction", 0.1))
     ordered = frame.sort_values([settings.timestamp_column, settings.id_column], kind="mergesort")
     cut = len(ordered) - max(1, math.ceil(len(ordered) * fraction))
     return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)

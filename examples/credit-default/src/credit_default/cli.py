@@ -1,8 +1,14 @@
 """Command line of the project: ``python -m credit_default <command> [--env ENV]``.
 
-init    create the schema, tables and view (and, locally, the simulator's labelled history)
-train   run the training pipeline (ingest → clean → features → train → evaluate → promote)
-status  champion / challenger versions, last runs, row counts (``--json`` for machines)
+init      create the schema, tables and view (and, locally, the simulator's labelled history)
+train     run the training pipeline (ingest → clean → features → train → evaluate → promote)
+execute   run the execution pipeline (deploy → predict → metrics → evaluate_metrics) on the next
+          batch, then the training pipeline if the decision is retrain
+loop      simulate N new batches through execute (drift from a chosen batch), then print a table
+status    champion / challenger versions, last runs, row counts (``--json`` for machines)
+report    HTML report: metric per batch, drift per feature, champion timeline (logged to MLflow)
+rollback  make @previous_champion the @champion again
+serve     serve @champion over HTTP with MLflow's model server
 
 Errors are one line on stderr and exit code 1; nothing half-written is left behind by a stage
 that fails (its run is recorded as failed in ``pipeline_runs``).
@@ -27,6 +33,24 @@ def one_line(error: BaseException) -> str:
     return f"{text} (set {DEBUG_VAR}=1 for the traceback)" if len(lines) > 1 else text
 
 
+def _number(kind, test, what):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not test(value):
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    return parse
+
+
+_positive = _number(int, lambda v: v > 0, "a positive whole number")
+_non_negative = _number(int, lambda v: v >= 0, "a whole number >= 0")
+_strength = _number(float, lambda v: 0 <= v <= 1, "a number between 0 and 1")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m credit_default", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -34,8 +58,26 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("init", parents=[common], help="create schema and tables; seed local sample data")
     commands.add_parser("train", parents=[common], help="run the training pipeline")
+    commands.add_parser("execute", parents=[common], help="run the execution pipeline (and retrain if it decides so)")
+    loop = commands.add_parser("loop", parents=[common], help="simulate new batches through the closed loop")
+    loop.add_argument("--batches", type=_positive, default=5, help="new batches to simulate (default: 5)")
+    loop.add_argument("--drift-at", type=_non_negative, default=3,
+                      help="batch (1-based) from which the data drifts; 0 for none (default: 3)")
+    loop.add_argument("--drift", type=_strength, default=0.5, help="drift strength, 0 to 1 (default: 0.5)")
+    loop.add_argument("--rows", type=_positive, default=5000, help="rows per batch (default: 5000)")
+    loop.add_argument("--label-delay", type=_non_negative, default=0,
+                      help="batches before a batch's labels arrive (default: 0, with the batch)")
+    loop.add_argument("--break-schema-at", type=_non_negative, default=0,
+                      help="batch (1-based) whose feed renames a column; 0 for none (default: 0)")
+    loop.add_argument("--verbose", action="store_true", help="print every stage of every pipeline run")
     status = commands.add_parser("status", parents=[common], help="champion, challenger, last runs, row counts")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report = commands.add_parser("report", parents=[common], help="write the HTML monitoring report")
+    report.add_argument("--output", help="file to write (default: .local/reports/report.html)")
+    commands.add_parser("rollback", parents=[common], help="restore @previous_champion as @champion")
+    serve = commands.add_parser("serve", parents=[common], help="serve @champion over HTTP (MLflow model server)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_positive, default=5001, help="port (default: 5001)")
     return parser
 
 

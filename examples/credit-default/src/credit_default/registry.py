@@ -77,3 +77,21 @@ def promote(client: MlflowClient, name: str, version: str) -> Promotion:
     if (current := version_by_alias(client, name, CHALLENGER)) is not None and current.version == version:
         client.delete_registered_model_alias(name, CHALLENGER)
     return Promotion(version, former.version if former is not None else None)
+
+
+class NoPreviousChampionError(LookupError):
+    """There is no @previous_champion to roll back to."""
+
+
+def rollback(client: MlflowClient, name: str) -> Promotion:
+    """@previous_champion becomes @champion again. The version it replaces is tagged, and
+    @previous_champion is removed, so a second rollback cannot bring the bad version back."""
+    previous = version_by_alias(client, name, PREVIOUS)
+    if previous is None:
+        raise NoPreviousChampionError(f"model {name} has no @{PREVIOUS}: nothing to roll back to")
+    replaced = version_by_alias(client, name, CHAMPION)
+    client.set_registered_model_alias(name, CHAMPION, previous.version)
+    client.delete_registered_model_alias(name, PREVIOUS)
+    if replaced is not None:
+        client.set_model_version_tag(name, replaced.version, "rolled_back", "true")
+    return Promotion(previous.version, replaced.version if replaced is not None else None)

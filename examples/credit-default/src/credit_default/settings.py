@@ -110,6 +110,11 @@ class Settings:
         return name if self.is_local else f"{self.catalog}.{self.schema}.{name}"
 
     @property
+    def serving(self) -> dict[str, Any]:
+        """The environment's serving endpoint (``endpoint``: None when not configured) and its settings."""
+        return {**(self.project.get("serving") or {}), "endpoint": self._environment.get("serving_endpoint")}
+
+    @property
     def experiment_name(self) -> str:
         return self._environment["experiment"]
 

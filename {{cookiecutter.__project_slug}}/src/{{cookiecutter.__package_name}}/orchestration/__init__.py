@@ -10,6 +10,7 @@ from pathlib import Path
 
 PIPELINES: dict[str, tuple[str, ...]] = {
     "training": ("ingest", "clean", "features", "train", "evaluate", "promote"),
+    "execution": ("deploy", "predict", "metrics", "evaluate_metrics"),
 }
 
 

@@ -62,12 +62,40 @@ def run_pipeline(
         try:
             value = run_notebook(notebook_path(settings.root, pipeline, stage), spark, parameters)
         except NotebookError as failure:
-            echo(f"  {stage:<10} failed")
+            echo(f"  {stage:<16} failed")
             raise PipelineFailed(pipeline, stage, failure) from failure
         output = json.loads(value) if value else {}
         outcomes.append(StageOutcome(stage, output, time.monotonic() - started))
-        echo(f"  {stage:<10} ok  {outcomes[-1].seconds:5.1f}s  {summary(output)}")
+        echo(f"  {stage:<16} ok  {outcomes[-1].seconds:5.1f}s  {summary(output)}")
     return outcomes
+
+
+@dataclass(frozen=True)
+class ExecutionRun:
+    """An execution pipeline run and, when it decided so, the training run it started."""
+
+    outcomes: list[StageOutcome]
+    retraining: list[StageOutcome] | None
+
+    @property
+    def decision(self) -> dict[str, Any]:
+        return self.outcomes[-1].output
+
+    @property
+    def promotion(self) -> dict[str, Any] | None:
+        return self.retraining[-1].output if self.retraining else None
+
+
+def run_execution(
+    spark: SparkSession, settings: Settings, *, echo: Callable[[str], None] = print, pipeline_run_id: str | None = None
+) -> ExecutionRun:
+    """The execution pipeline, then, as the factory's If Condition and Execute Pipeline do, the
+    training pipeline when the decision is ``retrain`` (waiting for it: promote ends the retrain)."""
+    outcomes = run_pipeline(spark, settings, "execution", pipeline_run_id=pipeline_run_id, echo=echo)
+    retraining = None
+    if outcomes[-1].output.get("decision") == "retrain":
+        retraining = run_pipeline(spark, settings, "training", echo=echo)
+    return ExecutionRun(outcomes, retraining)
 
 
 def summary(output: dict[str, Any]) -> str:

@@ -28,6 +28,10 @@ PIPELINE_OF = {
     "train": "training",
     "evaluate": "training",
     "promote": "training",
+    "deploy": "execution",
+    "predict": "execution",
+    "metrics": "execution",
+    "evaluate_metrics": "execution",
 }
 
 

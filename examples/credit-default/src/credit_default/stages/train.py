@@ -1,7 +1,8 @@
 """train (Treino, Versionamento do Modelo e do Código): fit the model on the training set pinned
 to the current Delta versions, log everything needed to reproduce it to MLflow (params, metrics,
 signature, input example, data versions with ``mlflow.log_input``, git commit) and register a new
-version tagged with the pipeline run that made it."""
+version tagged with the pipeline run that made it, with its drift baseline (the distributions of its
+holdout) in ``drift_baselines``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from mlflow import MlflowClient
 from mlflow.models import infer_signature
 
 from .. import model as model_module
+from ..monitoring import baseline
+from ..monitoring.rules import Rules
+from ..records import now
 from ..registry import TAG_RUN
 from ..training import git_commit, inputs, load_training_set, predict, score
 
@@ -49,7 +53,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
                 "silver_version": data.silver_version,
                 "train_rows": len(data.train),
                 "holdout_rows": len(data.holdout),
-                "holdout_fraction": settings.training.get("split", {}).get("holdout_fraction", 0.2),
+                "holdout_fraction": settings.training.get("split", {}).get("holdout_fraction", 0.1),
             }
         )
         for frame, table, version, context in (
@@ -79,6 +83,12 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         **({"git_commit": commit} if commit else {}),
     }.items():
         client.set_model_version_tag(settings.model_name, version, key, str(value))
+    # What production drift of this version is measured against (see monitoring/baseline.py).
+    prediction, probability = predict(estimator, data.holdout, settings)
+    reference = baseline.compute(
+        data.holdout, probability if probability is not None else prediction, version, Rules.from_settings(settings).bins
+    )
+    baseline.write(spark, settings, reference, now())
     return {
         "model_version": version,
         "mlflow_run_id": run.info.run_id,

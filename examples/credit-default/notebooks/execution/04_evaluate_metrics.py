@@ -1,0 +1,28 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # 04 · evaluate_metrics — Avaliar as métricas
+# MAGIC The rules of `conf/monitoring.yml` → one row in `monitoring_decisions`: satisfactory, retrain or alert.
+# MAGIC
+# MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
+# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
+
+# COMMAND ----------
+
+dbutils.widgets.text("env", "local")
+dbutils.widgets.text("pipeline_run_id", "")
+dbutils.widgets.text("trigger_time", "")
+
+# COMMAND ----------
+
+import json
+
+from credit_default.stages import run_stage
+
+result = run_stage(
+    "evaluate_metrics",
+    spark,
+    env=dbutils.widgets.get("env"),
+    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
+    trigger_time=dbutils.widgets.get("trigger_time"),
+)
+dbutils.notebook.exit(json.dumps(result))

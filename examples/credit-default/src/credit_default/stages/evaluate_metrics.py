@@ -1,0 +1,98 @@
+"""evaluate_metrics (Avaliar as métricas): apply the rules of ``conf/monitoring.yml`` to what
+metrics measured and write one row to ``monitoring_decisions``: satisfactory, retrain or alert,
+the rule that fired and every number it looked at. Data Factory reads that row (view
+``latest_decision``) and calls the training pipeline on ``retrain``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from mlflow import MlflowClient
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from .. import registry, tables
+from ..monitoring.rules import Evidence, Rules, decide, retrain_history
+from ..records import now, stage_output
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from ..settings import Settings
+    from . import StageContext
+
+DECISIONS_SCHEMA = T.StructType(
+    [
+        T.StructField("model_name", T.StringType(), False),
+        T.StructField("model_version", T.StringType(), False),
+        T.StructField("batch_id", T.StringType(), False),
+        T.StructField("decision", T.StringType(), False),
+        T.StructField("rule", T.StringType(), False),
+        T.StructField("inputs", T.StringType(), False),
+        T.StructField("pipeline_run_id", T.StringType(), False),
+        T.StructField("decided_at", T.TimestampType(), False),
+    ]
+)
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    settings = ctx.settings
+    rules = Rules.from_settings(settings)
+    deployed = stage_output(spark, settings, ctx.pipeline_run_id, "deploy") or {}
+    champion = deployed.get("model_version") or registry.champion(MlflowClient(), settings.model_name).version
+    scored = stage_output(spark, settings, ctx.pipeline_run_id, "predict") or {}
+    evidence = gather(spark, settings, rules, ctx.pipeline_run_id, champion, scored)
+    decision = decide(evidence, rules)
+    row = (settings.model_name, champion, evidence.batch_id or "", decision.decision, decision.rule,
+           json.dumps(decision.inputs, default=str, sort_keys=True), ctx.pipeline_run_id, now())
+    tables.merge_rows(spark, spark.createDataFrame([row], DECISIONS_SCHEMA), settings.table("monitoring_decisions"),
+                      ("model_name", "pipeline_run_id"))
+    return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id,
+            "model_version": champion}
+
+
+def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, champion: str,
+           scored: dict[str, Any]) -> Evidence:
+    """The evidence for this run, from the metrics table and earlier decisions."""
+    batch = scored.get("batch_id")
+    evidence = Evidence(champion_version=champion, batch_id=batch, schema_break=scored.get("schema_break"))
+    metrics = spark.table(settings.table("metrics")).where(
+        (F.col("model_name") == settings.model_name) & (F.col("stage") == "metrics")
+    )
+    if batch and not evidence.schema_break:
+        rows = metrics.where((F.col("batch_id") == batch) & (F.col("dataset") == "batch")).collect()
+        by_name = {(r["metric_name"], r["feature"]): r for r in rows}
+        if ("pass_rate", "") in by_name:
+            evidence.pass_rate = by_name[("pass_rate", "")]["metric_value"]
+        deciding = [r for r in rows if r["threshold"] is not None and r["metric_name"] in
+                    ("population_stability_index", "js_distance")]
+        inputs = [r for r in deciding if r["feature"] != "prediction"]
+        evidence.feature_count = len(inputs)
+        evidence.drifted_features = sorted(r["feature"] for r in inputs if r["passed"] is False)
+        psi = [r["metric_value"] for r in rows if r["metric_name"] == "population_stability_index" and r["feature"] != "prediction"]
+        evidence.max_psi = max(psi) if psi else None
+        prediction = by_name.get(("population_stability_index", "prediction"))
+        if prediction is not None:
+            evidence.prediction_psi = prediction["metric_value"]
+            evidence.prediction_drifted = prediction["passed"] is False
+    performance = (
+        metrics.where((F.col("dataset") == "production") & (F.col("metric_name") == rules.metric)
+                      & (F.col("model_version") == champion))
+        .orderBy(F.col("batch_id").desc())
+        .limit(rules.window)
+        .collect()
+    )
+    evidence.performance = [(r["batch_id"], r["metric_value"]) for r in performance]
+    history = (
+        spark.table(settings.table("monitoring_decisions"))
+        .where((F.col("model_name") == settings.model_name) & (F.col("pipeline_run_id") != run_id))
+        .orderBy("decided_at")
+        .select("decision", "model_version")
+        .collect()
+    )
+    evidence.runs_since_retrain, evidence.failed_retrains_in_a_row = retrain_history(
+        [(r["decision"], r["model_version"]) for r in history], champion
+    )
+    return evidence

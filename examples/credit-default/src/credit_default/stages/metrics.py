@@ -1,0 +1,141 @@
+"""metrics (Calcular as métricas): measure the batch predict scored in this run — schema, data
+quality, drift of every feature and of the prediction against the champion's baseline — and the
+production performance of every scored batch whose labels have arrived since. Rows go to the
+metrics table (stage ``metrics``) with their thresholds and pass/fail; evaluate_metrics decides.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pyspark.sql import functions as F
+
+from .. import cleaning, data_source, evaluation
+from ..monitoring import baseline as baselines
+from ..monitoring import drift, performance
+from ..monitoring.rules import Rules
+from ..quality import conform, flag_failures, summarize
+from ..records import Metric, stage_output, write_metrics
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from ..settings import Settings
+    from . import StageContext
+
+BATCH, PRODUCTION = "batch", "production"
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    settings = ctx.settings
+    rules = Rules.from_settings(settings)
+    scored = stage_output(spark, settings, ctx.pipeline_run_id, "predict") or {}
+    batch, version = scored.get("batch_id"), scored.get("model_version")
+    rows: list[Metric] = []
+    output: dict[str, Any] = {"batch_id": batch}
+    if batch:
+        rows += _schema_and_quality(spark, settings, rules, batch, version, scored.get("schema_break"))
+        if not scored.get("schema_break") and scored.get("rows_scored"):
+            drifts = _drift(spark, settings, rules, batch, version)
+            rows += _drift_rows(drifts, batch, version, rules)
+            output["drifted_features"] = [d.feature for d in drifts if d.drifted and d.kind != "prediction"]
+            output["max_psi"] = round(max(d.psi for d in drifts if d.kind != "prediction"), 4)
+            output["prediction_psi"] = round(next(d.psi for d in drifts if d.kind == "prediction"), 4)
+    labelled = _performance(spark, settings, rules)
+    rows += labelled
+    write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, rows)
+    output["labelled_batches"] = sorted({m.batch_id for m in labelled})
+    return output
+
+
+def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, version: str, broken: str | None) -> list[Metric]:
+    rows = [Metric("schema_break", 1.0 if broken else 0.0, BATCH, model_version=version, batch_id=batch,
+                   threshold=0.0, comparison="<=", passed=not broken, details=broken)]
+    if broken:
+        return rows
+    raw = conform(data_source.read_batch(spark, settings, batch), data_source.source_columns(settings), f"batch {batch}")
+    flagged = flag_failures(cleaning.standardize(raw).withColumn("batch_id", F.lit(batch)),
+                            cleaning.expectations(settings, labelled=False))
+    (quality,) = summarize(flagged) or [None]
+    if quality is None:  # an empty batch
+        return rows + [Metric("rows", 0.0, BATCH, model_version=version, batch_id=batch)]
+    rows += [
+        Metric("rows", quality.rows, BATCH, model_version=version, batch_id=batch),
+        Metric("pass_rate", quality.pass_rate, BATCH, model_version=version, batch_id=batch,
+               threshold=rules.min_pass_rate, comparison=">=", passed=quality.pass_rate >= rules.min_pass_rate),
+    ]
+    rows += [
+        Metric("rule_failure_rate", count / quality.rows, BATCH, model_version=version, batch_id=batch, feature=rule)
+        for rule, count in sorted(quality.rule_failures.items())
+    ]
+    return rows
+
+
+def _drift(spark, settings: Settings, rules: Rules, batch: str, version: str) -> list[drift.FeatureDrift]:
+    frame = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch)
+    prediction = "probability" if settings.is_classification else "prediction"
+    return drift.measure(
+        frame, baselines.load(spark, settings, version), prediction,
+        rules.psi_threshold, rules.js_threshold, rules.prediction_psi_threshold,
+    )
+
+
+def _drift_rows(drifts: list[drift.FeatureDrift], batch: str, version: str, rules: Rules) -> list[Metric]:
+    rows = []
+    for d in drifts:
+        common = {"model_version": version, "batch_id": batch, "feature": d.feature}
+        measured = {"population_stability_index": d.psi, "js_distance": d.js_distance, "ks_test": d.ks_statistic}
+        for name, value in measured.items():
+            if value is None:
+                continue
+            deciding = name == d.deciding_metric
+            rows.append(Metric(name, value, BATCH, **common,
+                               threshold=d.threshold if deciding else None,
+                               comparison="<=" if deciding else None,
+                               passed=(not d.drifted) if deciding else None,
+                               details="statistic at the baseline's percentiles" if name == "ks_test" else None))
+    inputs = [d for d in drifts if d.kind != "prediction"]
+    share = sum(d.drifted for d in inputs) / len(inputs) if inputs else 0.0
+    rows.append(Metric("drifted_share", share, BATCH, model_version=version, batch_id=batch,
+                       threshold=rules.max_drifted_share, comparison="<=", passed=share <= rules.max_drifted_share,
+                       details=", ".join(d.feature for d in inputs if d.drifted) or None))
+    return rows
+
+
+def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
+    """Performance of every scored batch whose labels are present and not yet measured."""
+    metrics = settings.table("metrics")
+    done = {
+        (r["batch_id"], r["model_version"])
+        for r in spark.table(metrics)
+        .where((F.col("stage") == "metrics") & (F.col("dataset") == PRODUCTION) & (F.col("metric_name") == rules.metric))
+        .select("batch_id", "model_version")
+        .collect()
+    }
+    log = spark.table(settings.table("inference_log"))
+    scored = [(r["batch_id"], r["model_version"]) for r in log.select("batch_id", "model_version").distinct().collect()]
+    keys = [settings.id_column, settings.timestamp_column]
+    secondary = {k: float(v) for k, v in (settings.gate.get("secondary_thresholds") or {}).items()}
+    thresholds = {**secondary, rules.metric: rules.threshold}
+    rows = []
+    for batch, version in sorted(scored):
+        if (batch, version) in done:
+            continue
+        labels = data_source.read_labels(spark, settings, batch)
+        if labels is None:
+            continue  # labels arrive later than predictions: measured by a later run
+        target = settings.target_column
+        joined = log.where(F.col("batch_id") == batch).join(
+            labels.select(F.col(settings.id_column).cast("string").alias(settings.id_column),
+                          settings.timestamp_column, target).where(F.col(target).isNotNull()),
+            keys,
+        )
+        measured = performance.measure(joined, target, settings.problem_type)
+        for name, value in measured.items():
+            limit = thresholds.get(name)
+            rows.append(Metric(
+                name, value, PRODUCTION, model_version=version, batch_id=batch, threshold=limit,
+                comparison=evaluation.comparison(settings.problem_type, name) if limit is not None else None,
+                passed=evaluation.meets(settings.problem_type, name, value, limit) if limit is not None else None,
+            ))
+    return rows

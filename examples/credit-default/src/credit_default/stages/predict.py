@@ -1,0 +1,74 @@
+"""predict (Acionamento, Predição, Gravar os dados): score the next landed batch with the version
+deploy chose and write it to ``inference_log`` (replacing the batch's rows if it was scored
+before). Rows failing cleaning.py's expectations are not scored; metrics reports how many. A
+batch that breaks the schema is not scored at all: the stage succeeds and says so, so that
+evaluate_metrics can raise an alert instead of the run dying silently.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from mlflow import MlflowClient
+from pyspark.sql import functions as F
+
+from .. import cleaning, data_source, features, inference, registry, tables
+from ..quality import FAILED_RULES, SchemaBreakError, conform, flag_failures
+from ..records import stage_output
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+    from ..settings import Settings
+    from . import StageContext
+
+
+def next_batch(spark: SparkSession, settings: Settings) -> str | None:
+    """The oldest landed batch with no decision yet and not used for training."""
+    decided = {
+        r[0] for r in spark.table(settings.table("monitoring_decisions")).select("batch_id").distinct().collect()
+    }
+    trained = tables.batch_ids(spark, settings.table("bronze"))
+    pending = [b for b in data_source.list_batches(spark, settings) if b not in decided | trained]
+    return pending[0] if pending else None
+
+
+def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFrame:
+    """The batch's rows that meet the expectations, as model inputs (raises SchemaBreakError)."""
+    raw = conform(data_source.read_batch(spark, settings, batch), data_source.source_columns(settings), f"batch {batch}")
+    flagged = flag_failures(cleaning.standardize(raw), cleaning.expectations(settings, labelled=False))
+    good = flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES).withColumn("batch_id", F.lit(batch))
+    return features.build_features(good, settings)
+
+
+def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
+    settings = ctx.settings
+    deployed = stage_output(spark, settings, ctx.pipeline_run_id, "deploy")
+    version = (deployed or {}).get("model_version") or registry.champion(MlflowClient(), settings.model_name).version
+    batch = ctx.params.get("batch_id") or next_batch(spark, settings)
+    if batch is None:
+        return {"batch_id": None, "model_version": version, "rows_scored": 0}
+    try:
+        rows = scoring_rows(spark, settings, batch)
+    except SchemaBreakError as error:
+        return {"batch_id": batch, "model_version": version, "rows_scored": 0, "schema_break": str(error)}
+    scored = inference.score(rows, inference.load(settings, version), settings)
+    scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
+    tables.replace_batches(scored, settings.table("inference_log"), [batch])
+    count = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch).count()
+    return {"batch_id": batch, "model_version": version, "rows_scored": count}
+
+
+def _log_columns(settings: Settings, version: str, pipeline_run_id: str) -> list:
+    return [
+        settings.id_column,
+        settings.timestamp_column,
+        *features.feature_names(),
+        "prediction",
+        "probability",
+        F.lit(settings.model_name).alias("model_name"),
+        F.lit(version).alias("model_version"),
+        "batch_id",
+        F.lit(pipeline_run_id).alias("pipeline_run_id"),
+        F.current_timestamp().alias("scored_at"),
+    ]

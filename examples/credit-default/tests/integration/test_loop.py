@@ -1,0 +1,215 @@
+"""The users' test case (docs/test-case.md), run through the closed loop exactly as ``loop`` runs
+it: a healthy batch, a batch from a drifted regime, another one, and one whose feed broke.
+
+Expected: satisfactory and no training; retrain and a new champion; satisfactory with the new
+champion; alert, no retrain, champion unchanged. Then what the loop left in the tables, and the
+commands that read it (report, serve, rollback).
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from mlflow import MlflowClient
+from pyspark.sql import functions as F
+
+from credit_default import features, registry, simulator, tables
+from credit_default.cli import main
+from credit_default.loop import run_loop, table
+from credit_default.orchestration.runner import PipelineFailed, run_pipeline
+from credit_default.runtime.tracking import configure_mlflow
+from credit_default.stages import run_stage
+
+pytestmark = [pytest.mark.spark, pytest.mark.integration]
+ROWS = 2500
+
+
+@pytest.fixture(scope="module")
+def project(spark, isolated_project):
+    tables.apply_ddl(spark, isolated_project)
+    configure_mlflow(isolated_project)
+    simulator.write_history(isolated_project, rows=8000)
+    return isolated_project
+
+
+@pytest.fixture(scope="module")
+def steps(spark, project):
+    return run_loop(spark, project, batches=4, drift_at=2, strength=0.5, rows=ROWS, break_schema_at=4,
+                    echo=lambda line: None)
+
+
+def _training_runs(spark, settings):
+    return spark.table(settings.table("pipeline_runs")).where("pipeline = 'training'").select("pipeline_run_id").distinct().count()
+
+
+def test_execution_without_a_champion_fails_at_deploy_in_one_line(spark, project):
+    with pytest.raises(PipelineFailed) as failure:
+        run_pipeline(spark, project, "execution", pipeline_run_id="no-champion", echo=lambda line: None)
+    assert failure.value.stage == "deploy"
+    assert str(failure.value) == (
+        f"execution pipeline failed at deploy: model {project.model_name} has no @champion yet: "
+        "run the training pipeline first"
+    )
+
+
+def test_healthy_batch_is_satisfactory_and_trains_nothing(steps):
+    healthy = steps[0]
+    assert (healthy.data, healthy.decision, healthy.rule) == ("healthy", "satisfactory", "none")
+    assert healthy.scored_by == healthy.champion == "1"
+    assert healthy.metric is not None and healthy.max_psi < 0.25
+
+
+def test_drifted_batch_is_retrained_into_a_new_champion(steps, project):
+    drifted = steps[1]
+    assert drifted.data.startswith("drifted") and drifted.decision == "retrain"
+    assert drifted.rule in ("performance", "feature_drift", "prediction_drift")
+    assert (drifted.scored_by, drifted.champion) == ("1", "2")
+    client = MlflowClient()
+    assert registry.version_by_alias(client, project.model_name, registry.PREVIOUS).version == "1"
+    assert registry.get_version(client, project.model_name, "2").tags[registry.TAG_GATE] == "passed"
+
+
+def test_next_batch_of_the_new_regime_is_satisfactory_with_the_new_champion(steps):
+    after = steps[2]
+    assert (after.decision, after.rule, after.scored_by, after.champion) == ("satisfactory", "none", "2", "2")
+
+
+def test_broken_schema_alerts_without_retraining_and_keeps_the_champion(steps, spark, project):
+    broken = steps[3]
+    assert (broken.data, broken.decision, broken.rule) == ("schema break", "alert", "schema_break")
+    assert broken.scored_by == broken.champion == "2"
+    assert spark.table(project.table("inference_log")).where(F.col("batch_id") == broken.batch).count() == 0
+    [row] = spark.table(project.table("metrics")).where(
+        (F.col("batch_id") == broken.batch) & (F.col("metric_name") == "schema_break")
+    ).collect()
+    assert row["passed"] is False and "'income' is missing" in row["details"]
+
+
+def test_only_the_retrain_decision_started_a_training_run(steps, spark, project):
+    assert _training_runs(spark, project) == 2  # the first champion's, and the retrain's
+    decisions = spark.table(project.table("monitoring_decisions")).orderBy("decided_at").collect()
+    assert [(d["batch_id"], d["decision"]) for d in decisions] == [(s.batch, s.decision) for s in steps]
+    [latest] = spark.table(project.table("latest_decision")).collect()
+    assert (latest["batch_id"], latest["decision"]) == (steps[-1].batch, "alert")
+    inputs = json.loads(decisions[1]["inputs"])
+    assert inputs["champion_version"] == "1" and inputs["fired"] and inputs["rules"]["metric"] == project.primary_metric
+
+
+def test_every_scored_batch_is_in_the_inference_log_with_its_model_version(steps, spark, project):
+    log = spark.table(project.table("inference_log"))
+    counts = {r["batch_id"]: (r["count"], r["model_version"]) for r in log.groupBy("batch_id", "model_version").count().collect()}
+    for step in steps[:3]:
+        rows, version = counts[step.batch]
+        assert 0.95 * ROWS <= rows <= ROWS and version == step.scored_by  # rows failing expectations are not scored
+    assert set(log.columns) >= {project.id_column, *features.feature_names(), "prediction", "probability",
+                                "model_name", "model_version", "batch_id", "pipeline_run_id", "scored_at"}
+    if project.is_classification:
+        assert log.where("probability IS NULL OR probability < 0 OR probability > 1").count() == 0
+    else:
+        assert log.where("probability IS NOT NULL").count() == 0
+
+
+def test_metrics_rows_carry_thresholds_and_verdicts(steps, spark, project):
+    rows = spark.table(project.table("metrics")).where(
+        (F.col("stage") == "metrics") & (F.col("batch_id") == steps[1].batch)
+    ).collect()
+    names = {(r["dataset"], r["metric_name"]) for r in rows}
+    assert {("batch", "population_stability_index"), ("batch", "js_distance"), ("batch", "ks_test"),
+            ("batch", "pass_rate"), ("batch", "drifted_share"), ("production", project.primary_metric)} <= names
+    deciding = [r for r in rows if r["metric_name"] in ("population_stability_index", "js_distance") and r["threshold"] is not None]
+    assert {r["feature"] for r in deciding} == {*features.feature_names(), "prediction"}
+    assert any(r["passed"] is False for r in deciding)  # the drift that triggered the retrain
+
+
+def test_summary_table_has_a_line_per_batch(steps, project):
+    lines = table(steps, project.primary_metric).splitlines()
+    assert lines[0].split() == ["batch", "data", "decision", "rule", "champion", project.primary_metric, "max", "PSI"]
+    assert len(lines) == 1 + len(steps)
+    assert "v1 → v2" in lines[2] and "retrain" in lines[2]
+
+
+def test_rerunning_predict_replaces_the_batch_rows(steps, spark, project):
+    batch = steps[0].batch
+    log = spark.table(project.table("inference_log")).where(F.col("batch_id") == batch)
+    before = log.count()
+    for _ in range(2):
+        run_stage("predict", spark, env="local", pipeline_run_id=f"rerun-{batch}", batch_id=batch)
+    assert log.count() == before
+    assert {r[0] for r in log.select("model_version").distinct().collect()} == {"2"}  # rescored by today's champion
+
+
+def test_labels_arriving_later_are_measured_by_a_later_run(steps, spark, project):
+    later = run_loop(spark, project, batches=2, drift_at=1, strength=0.5, rows=ROWS, label_delay=1,
+                     echo=lambda line: None)
+    first, second = later
+    assert first.metric is not None and second.metric is None  # the second batch's labels are still due
+    scored_in = spark.table(project.table("inference_log")).where(F.col("batch_id") == first.batch).first()
+    [measured] = spark.table(project.table("metrics")).where(
+        (F.col("batch_id") == first.batch) & (F.col("dataset") == "production")
+        & (F.col("metric_name") == project.primary_metric)
+    ).collect()
+    assert measured["pipeline_run_id"] != scored_in["pipeline_run_id"]
+
+
+def test_report_has_its_charts_and_is_logged_to_mlflow(steps, project, tmp_path, capsys):
+    output = tmp_path / "report.html"
+    assert main(["report", "--output", str(output)]) == 0
+    page = output.read_text()
+    assert page.count("data:image/png;base64,") == 3
+    assert all(step.batch in page for step in steps) and "schema_break" in page
+    run_id = capsys.readouterr().out.strip().rsplit(" ", 1)[-1].rstrip(")")
+    artifacts = [a.path for a in MlflowClient().list_artifacts(run_id, "report")]
+    assert artifacts == ["report/report.html"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_serve_answers_predictions_over_http(steps, spark, project):
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "credit_default", "serve", "--port", str(port)],
+        env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(server.stdout.read().decode(errors="replace")[-2000:]) from None
+                time.sleep(1)
+        # Five rows the champion scored in the loop, as model inputs (the feature columns).
+        scored = spark.table(project.table("inference_log")).limit(5).select(*features.feature_names()).toPandas()
+        payload = {"dataframe_split": json.loads(scored.to_json(orient="split", index=False))}
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        assert len(answer["predictions"]) == 5
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def test_rollback_restores_the_previous_champion_once(steps, project, capsys):
+    client = MlflowClient()
+    assert registry.champion(client, project.model_name).version == "2"
+    assert main(["rollback"]) == 0
+    assert "@champion is version 1 again (was 2)" in capsys.readouterr().out
+    assert registry.champion(client, project.model_name).version == "1"
+    assert registry.get_version(client, project.model_name, "2").tags["rolled_back"] == "true"
+    assert main(["rollback"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: model {project.model_name} has no @previous_champion: nothing to roll back to"

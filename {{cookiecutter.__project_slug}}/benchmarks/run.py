@@ -1,0 +1,252 @@
+"""Benchmarks of the local runtime: how fast the loop is on this machine, and where time goes.
+
+Measured, in one process with one local Spark session (the project's defaults, driver memory
+included) and a throw-away local state, so the project's own ``.local/`` is never touched:
+
+1. Spark start-up: ``get_spark`` on a cold process. Every local command pays it once, so it is
+   the yardstick the loop's wall time is compared with.
+2. Scoring throughput of the champion on the same cached feature frame, three ways: our
+   ``inference.score`` (mapInPandas, model deserialised once per Python worker), MLflow's
+   ``spark_udf`` (the usual route) and plain pandas in one process (the ceiling without Spark).
+   This is the claim ``inference.py`` makes; the ratios check it.
+3. Execution pipeline wall time on one landed batch of each size: how it grows with the rows
+   (about 10x per 10x rows means the fixed costs are already amortised).
+4. The whole ``loop`` (batches, drift, retrain) against the Spark start-up time: how much of a
+   local run is the work, not the session.
+
+Nothing is asserted on time: the figures depend on the machine. Usage::
+
+    python benchmarks/run.py [--sizes 100000,1000000,10000000] [--scoring-rows 1000000]
+                             [--loop-batches 5] [--loop-rows 5000] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+# Before anything reads the settings: every table, model and landing file goes here.
+STATE = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
+os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
+# Runnable from a checkout without an install.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import mlflow  # noqa: E402
+import pandas as pd  # noqa: E402
+from mlflow import MlflowClient  # noqa: E402
+
+from {{ cookiecutter.__package_name }} import features, inference, loop, registry, simulator, tables, training  # noqa: E402
+from {{ cookiecutter.__package_name }}.orchestration.runner import run_pipeline  # noqa: E402
+from {{ cookiecutter.__package_name }}.runtime.session import get_spark  # noqa: E402
+from {{ cookiecutter.__package_name }}.runtime.tracking import configure_mlflow  # noqa: E402
+from {{ cookiecutter.__package_name }}.settings import load_settings  # noqa: E402
+from {{ cookiecutter.__package_name }}.stages.predict import scoring_rows  # noqa: E402
+
+DEFAULTS = {"sizes": "100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000}
+QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000}
+REPEATS = 2
+DRIFT_AT = 3
+# The simulator's dirty-row injection slows down quadratically with a batch's size; generating
+# big batches in chunks of this many rows keeps 10M rows to about a minute.
+CHUNK = 100_000
+
+
+def log(line: str) -> None:
+    print(line, flush=True)
+
+
+def timed(action) -> float:
+    began = time.perf_counter()
+    action()
+    return time.perf_counter() - began
+
+
+def best_of(action, repeats: int = REPEATS) -> float:
+    return min(timed(action) for _ in range(repeats))
+
+
+def evaluate(frame) -> None:
+    """Compute every row of ``frame`` and discard it: no collect, no write cost."""
+    frame.write.format("noop").mode("overwrite").save()
+
+
+def land(settings, rows: int, scenario: simulator.Scenario = simulator.Scenario()) -> str:
+    """Land one labelled batch of ``rows`` rows, generated chunk by chunk."""
+    number = simulator.next_number(settings)
+    parts = []
+    for index, start in enumerate(range(0, rows, CHUNK)):
+        # Another seed per chunk, or every chunk would repeat the first one's rows.
+        seeded = replace(settings, training={**settings.training, "seed": settings.seed + index})
+        part = simulator.generate(seeded, number, min(CHUNK, rows - start), scenario)
+        part[settings.id_column] = [f"{number:04d}-{start + i:07d}" for i in range(len(part))]
+        parts.append(part)
+    return simulator.write_batch(settings, number, pd.concat(parts, ignore_index=True), labels=True)
+
+
+def scoring_frame(spark, settings, rows: int):
+    """The model inputs of a ``rows``-row batch, cached and counted, split over every core.
+
+    The batch is set aside (features saved, landed files removed) so that the execution pipeline
+    never picks it up; the repartition lets each Spark variant use every core, as pandas does."""
+    # No dirty rows: cleaning would drop them, and every variant should score exactly ``rows``.
+    batch = land(settings, rows, simulator.Scenario(dirty_fraction=0.0))
+    saved = str(STATE / "scoring_features")
+    scoring_rows(spark, settings, batch).write.mode("overwrite").parquet(saved)
+    for landed in Path(settings.landing_path).glob(f"*/{batch}.parquet"):
+        landed.unlink()
+    frame = spark.read.parquet(saved).repartition(spark.sparkContext.defaultParallelism).cache()
+    return frame, frame.count()
+
+
+def bench_scoring(spark, settings, version: str, rows: int) -> dict:
+    frame, count = scoring_frame(spark, settings, rows)
+    names = features.feature_names()
+    loaded = inference.load(settings, version)
+    udf = mlflow.pyfunc.spark_udf(spark, f"models:/{settings.model_name}/{version}", result_type="double")
+    pandas_frame = training.inputs(frame.toPandas())
+    predict = loaded.model.predict_proba if settings.is_classification else loaded.model.predict
+    seconds = {
+        "ours": best_of(lambda: evaluate(inference.score(frame, loaded, settings))),
+        "spark_udf": best_of(lambda: evaluate(frame.withColumn("prediction", udf(*names)))),
+        "pandas": best_of(lambda: predict(pandas_frame)),
+    }
+    partitions = frame.rdd.getNumPartitions()
+    frame.unpersist()
+    result = {"rows": count, "partitions": partitions, "seconds": seconds,
+              "rows_per_second": {k: count / v for k, v in seconds.items()}}
+    result["ours_vs_spark_udf"] = seconds["spark_udf"] / seconds["ours"]
+    result["ours_vs_pandas"] = seconds["pandas"] / seconds["ours"]
+    return result
+
+
+def bench_execution(spark, settings, sizes: list[int]) -> list[dict]:
+    results = []
+    for rows in sizes:
+        log(f"landing {rows:,} rows")
+        land(settings, rows)
+        seconds = timed(lambda: run_pipeline(spark, settings, "execution", echo=lambda line: log(f"  {line}")))
+        growth = None
+        if results:
+            # Normalised to a 10x step, whatever the ratio between consecutive sizes.
+            previous = results[-1]
+            growth = (seconds / previous["seconds"]) ** (1 / math.log10(rows / previous["rows"]))
+        results.append({"rows": rows, "seconds": seconds, "rows_per_second": rows / seconds,
+                        "growth_per_10x_rows": growth})
+        log(f"execution, {rows:,} rows: {seconds:.1f}s")
+    return results
+
+
+def run(args) -> dict:
+    settings = load_settings("local")
+    load = round(os.getloadavg()[0], 2)
+    began = time.perf_counter()
+    spark = get_spark(settings)
+    startup = time.perf_counter() - began
+    log(f"spark start-up: {startup:.1f}s")
+    tables.apply_ddl(spark, settings)
+    configure_mlflow(settings)
+    simulator.write_history(settings)
+    training_seconds = timed(lambda: run_pipeline(spark, settings, "training", echo=lambda line: log(f"  {line}")))
+    version = registry.champion(MlflowClient(), settings.model_name).version
+    log(f"scoring {args.scoring_rows:,} rows with v{version}, best of {REPEATS}")
+    scoring = bench_scoring(spark, settings, version, args.scoring_rows)
+    # Before the big batches: a retrain in the loop ingests every labelled batch landed so far.
+    log(f"loop: {args.loop_batches} batches of {args.loop_rows:,} rows, drift at {DRIFT_AT}")
+    loop_seconds = timed(lambda: loop.run_loop(spark, settings, batches=args.loop_batches, drift_at=DRIFT_AT,
+                                               rows=args.loop_rows, echo=lambda line: log(f"  {line}")))
+    execution = bench_execution(spark, settings, [int(size) for size in args.sizes.split(",")])
+    return {
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "spark": spark.version,
+            "driver_memory": spark.sparkContext.getConf().get("spark.driver.memory", "1g (Spark default)"),
+            # Other processes on the machine skew every figure: the load at the start and end tells.
+            "load_average": [load, round(os.getloadavg()[0], 2)],
+        },
+        "spark_startup_seconds": startup,
+        "training_pipeline_seconds": training_seconds,
+        "scoring": scoring,
+        "execution": execution,
+        "loop": {"batches": args.loop_batches, "rows": args.loop_rows, "drift_at": DRIFT_AT,
+                 "seconds": loop_seconds, "ratio_to_spark_startup": loop_seconds / startup},
+    }
+
+
+def summary(r: dict) -> str:
+    m, s, lp = r["machine"], r["scoring"], r["loop"]
+    lines = [
+        "=" * 72,
+        "BENCHMARK SUMMARY",
+        f"machine            {m['cores']} cores, {m['memory_gb']} GiB, Spark {m['spark']}, "
+        f"driver memory {m['driver_memory']}, load average {m['load_average'][0]} at start, {m['load_average'][1]} at end",
+        f"spark start-up     {r['spark_startup_seconds']:8.1f} s",
+        f"training pipeline  {r['training_pipeline_seconds']:8.1f} s   (history, first champion)",
+        "",
+        f"scoring {s['rows']:,} cached rows, {s['partitions']} partitions, best of {REPEATS}",
+    ]
+    labels = {"ours": "ours (inference.score)", "spark_udf": "mlflow spark_udf", "pandas": "pandas, one process"}
+    for key, label in labels.items():
+        lines.append(f"  {label:<24}{s['seconds'][key]:8.2f} s  {s['rows_per_second'][key]:>14,.0f} rows/s")
+    lines += [
+        f"  ours vs spark_udf       {s['ours_vs_spark_udf']:8.2f}x  (speed-up)",
+        f"  ours vs pandas          {s['ours_vs_pandas']:8.2f}x  (speed-up)",
+        "",
+        "execution pipeline, one landed batch",
+        f"  {'rows':>12}  {'seconds':>9}  {'rows/s':>12}  {'growth per 10x rows':>20}",
+    ]
+    for e in r["execution"]:
+        growth = "-" if e["growth_per_10x_rows"] is None else f"{e['growth_per_10x_rows']:.2f}x"
+        lines.append(f"  {e['rows']:>12,}  {e['seconds']:>9.1f}  {e['rows_per_second']:>12,.0f}  {growth:>20}")
+    lines += [
+        "",
+        f"loop, {lp['batches']} batches x {lp['rows']:,} rows, drift at batch {lp['drift_at']}",
+        f"  wall time               {lp['seconds']:8.1f} s",
+        f"  vs spark start-up       {lp['ratio_to_spark_startup']:8.1f}x",
+        "=" * 72,
+    ]
+    return "\n".join(lines)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", help=f"execution batch sizes, comma separated (default {DEFAULTS['sizes']})")
+    parser.add_argument("--scoring-rows", type=int, help=f"rows scored (default {DEFAULTS['scoring_rows']})")
+    parser.add_argument("--loop-batches", type=int, help=f"loop batches (default {DEFAULTS['loop_batches']})")
+    parser.add_argument("--loop-rows", type=int, help=f"rows per loop batch (default {DEFAULTS['loop_rows']})")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, a couple of minutes: a smoke test")
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
+    args = parser.parse_args(argv)
+    # Explicit options win over --quick, which wins over the defaults.
+    for name, value in (QUICK if args.quick else DEFAULTS).items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = parse(argv)
+        results = run(args)
+        log(summary(results))
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        return 0
+    finally:
+        from pyspark.sql import SparkSession
+
+        if (active := SparkSession.getActiveSession()) is not None:
+            active.stop()
+        shutil.rmtree(STATE, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
