@@ -16,12 +16,13 @@ $(VENV)/.installed: requirements.txt
 
 install: $(VENV)/.installed
 
-# Render the elected model's project into a fresh folder, install it and run its loop locally.
+# Render the elected model's project into a fresh folder, install it and run its whole loop locally:
+# train the first champion, then 5 new batches (drift from the 3rd: retrain, redeploy) and a table.
 demo: install
 	rm -rf $(DEMO)
 	$(VENV)/bin/cookiecutter --no-input --config-file examples/$(EXAMPLE).json --output-dir $(DEMO) .
 	$(PY) -m pip install --quiet --no-deps -e $(DEMO)/$(EXAMPLE)
-	cd $(DEMO)/$(EXAMPLE) && $(MAKE) --no-print-directory init train status PYTHON=$(PY)
+	cd $(DEMO)/$(EXAMPLE) && $(MAKE) --no-print-directory init train loop status PYTHON=$(PY)
 
 # pytest exits 5 when it collects nothing: that is a missing suite, reported as a failure.
 test: install

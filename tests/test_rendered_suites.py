@@ -1,6 +1,7 @@
-"""The rendered projects' own test suites pass: one classification render (the elected model's
-answers) and one regression render with non-default answers. Each suite runs the training
-pipeline end to end on local Spark + Delta + MLflow, so this is the template's slowest test."""
+"""The rendered projects' own test suites pass: one classification render (the template's default
+answers) and one regression render with non-default answers. Each suite runs the whole loop on
+local Spark + Delta + MLflow (healthy batch, drift, retrain, promotion, schema-break alert), so this
+is the template's slowest test."""
 
 import subprocess
 import sys
@@ -15,9 +16,11 @@ RENDERS = {
         "target_column": "loss_value",
         "id_column": "contract_id",
         "timestamp_column": "reference_ts",
-        "primary_metric": "mae",
-        "primary_metric_threshold": "2000",
-        "secondary_thresholds": "r2=0.3",
+        # A scale-free primary metric: the drifted regime the loop test simulates raises loss
+        # amounts several-fold, which no absolute error ceiling tuned on healthy data survives.
+        "primary_metric": "r2",
+        "primary_metric_threshold": "0.4",
+        "secondary_thresholds": "mape=0.6",
         "catalog_dev": "risk_dev",
         "schema_name": "expected_loss",
         "branching_model": "trunk",

@@ -43,15 +43,19 @@ def spark(settings):
     return get_spark(settings)
 
 
-@pytest.fixture(scope="session")
-def initialised(spark, settings):
-    """``init``: tables created and the simulator's labelled history landed."""
+def _initialise(spark, settings):
+    """``init``: tables created and the simulator's labelled history landed (8,000 rows, for speed)."""
     from {{ cookiecutter.__package_name }} import simulator, tables
 
     tables.apply_ddl(spark, settings)
     configure_mlflow(settings)
     simulator.write_history(settings, rows=8_000)
     return settings
+
+
+@pytest.fixture(scope="session")
+def initialised(spark, settings):
+    return _initialise(spark, settings)
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +80,11 @@ def conf_copy(tmp_path, settings, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def isolated_project(settings, tmp_path_factory, request):
+def isolated_project(spark, settings, tmp_path_factory, request):
     """A project of its own inside this test run, for a module that runs whole loops: its own
     schema, registered model, experiment and landing folder (a copy of ``conf/`` with those names
-    suffixed), so it sees none of the batches and versions other tests leave behind."""
+    suffixed), so it sees none of the batches and versions other tests leave behind. Initialised,
+    not trained."""
     suffix = request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")
     target = tmp_path_factory.mktemp(f"conf-{suffix}") / "conf"
     shutil.copytree(settings.conf_dir, target)
@@ -91,4 +96,4 @@ def isolated_project(settings, tmp_path_factory, request):
     (target / "project.yml").write_text(yaml.safe_dump(project, sort_keys=False))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MLOPS_CONF_DIR", str(target))
-        yield load_settings("local")
+        yield _initialise(spark, load_settings("local"))

@@ -18,11 +18,10 @@ import pytest
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from {{ cookiecutter.__package_name }} import features, registry, simulator, tables
+from {{ cookiecutter.__package_name }} import features, registry
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.loop import run_loop, table
 from {{ cookiecutter.__package_name }}.orchestration.runner import PipelineFailed, run_pipeline
-from {{ cookiecutter.__package_name }}.runtime.tracking import configure_mlflow
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
@@ -30,10 +29,7 @@ ROWS = 2500
 
 
 @pytest.fixture(scope="module")
-def project(spark, isolated_project):
-    tables.apply_ddl(spark, isolated_project)
-    configure_mlflow(isolated_project)
-    simulator.write_history(isolated_project, rows=8000)
+def project(isolated_project):
     return isolated_project
 
 

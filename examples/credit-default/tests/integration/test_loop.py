@@ -18,11 +18,10 @@ import pytest
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from credit_default import features, registry, simulator, tables
+from credit_default import features, registry
 from credit_default.cli import main
 from credit_default.loop import run_loop, table
 from credit_default.orchestration.runner import PipelineFailed, run_pipeline
-from credit_default.runtime.tracking import configure_mlflow
 from credit_default.stages import run_stage
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
@@ -30,10 +29,7 @@ ROWS = 2500
 
 
 @pytest.fixture(scope="module")
-def project(spark, isolated_project):
-    tables.apply_ddl(spark, isolated_project)
-    configure_mlflow(isolated_project)
-    simulator.write_history(isolated_project, rows=8000)
+def project(isolated_project):
     return isolated_project
 
 
