@@ -77,7 +77,10 @@ def serve_champion(settings: Settings, host: str = "127.0.0.1", port: int = 5001
     champion = registry.champion(MlflowClient(), settings.model_name)
     print(f"serving {settings.model_name} v{champion.version} (@champion) on http://{host}:{port}/invocations",
           flush=True)
-    environment = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+    # MLflow starts the server as `uvicorn` from PATH: the one next to this interpreter, even when
+    # the virtualenv is not activated.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    environment = {**os.environ, "PATH": path, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
                    "MLFLOW_REGISTRY_URI": mlflow.get_registry_uri()}
     command = serve_command(settings, host, port)
     os.execve(command[0], command, environment)
