@@ -61,7 +61,7 @@ def test_spark_measurement_equals_numpy_and_ks_matches_scipy(spark, settings):
     actual = np.bincount(np.searchsorted(edges, shifted["x"], side="left"), minlength=len(edges) + 1) / len(shifted)
     expected_psi = drift.psi(base.numeric["x"].proportions, dict(enumerate(actual)))
     assert measured["x"].psi == pytest.approx(expected_psi, abs=1e-12)
-    assert measured["x"].drifted is (expected_psi > 0.25)
+    assert measured["x"].drifted == (expected_psi > 0.25)
     # KS at the baseline's percentiles is within about one percentile of the exact two-sample statistic.
     exact = stats.ks_2samp(reference["x"], shifted["x"]).statistic
     assert measured["x"].ks_statistic == pytest.approx(exact, abs=0.015)
