@@ -1,11 +1,10 @@
 """Scoring in Spark with a registered version, loaded once per Python worker.
 
-The usual route, ``mlflow.pyfunc.spark_udf``, loads the model in every worker from the artifact
-store and goes through pyfunc's generic input handling; a pandas UDF that rebuilds the model
-for each Arrow batch is slower still. Here the driver loads the version once, the serialised
-model travels with the task (Spark broadcasts large task binaries), and each Python worker
-deserialises it the first time only (``_MODELS`` outlives tasks because Spark reuses Python
-workers). ``benchmarks/`` measures the difference.
+The driver loads the version once, the serialised model travels with the task (Spark broadcasts
+large task binaries), and each Python worker deserialises it the first time only (``_MODELS``
+outlives tasks because Spark reuses Python workers), never once per Arrow batch. Unlike
+``mlflow.pyfunc.spark_udf`` it returns the probability as well as the class. ``benchmarks/``
+compares the two and single-process pandas (figures in ``docs/performance.md``).
 """
 
 from __future__ import annotations
