@@ -39,10 +39,6 @@ class FeatureDrift:
     def deciding_metric(self) -> str:
         return "js_distance" if self.kind == "categorical" else "population_stability_index"
 
-    @property
-    def deciding_value(self) -> float:
-        return self.js_distance if self.kind == "categorical" else self.psi
-
 
 def psi(expected: dict, actual: dict) -> float:
     """Population stability index: sum over bins of (actual - expected) * ln(actual / expected)."""
@@ -68,7 +64,7 @@ def js_distance(expected: dict, actual: dict) -> float:
     return math.sqrt(max(divergence, 0.0))
 
 
-def ks_statistic(points: list[float], baseline_cdf: list[float], batch_cdf: list[float]) -> float:
+def ks_statistic(baseline_cdf: list[float], batch_cdf: list[float]) -> float:
     """Largest gap between the two cumulative distributions at the baseline's percentiles."""
     return max((abs(b - a) for a, b in zip(baseline_cdf, batch_cdf)), default=0.0)
 
@@ -131,7 +127,7 @@ def measure(
     results = []
     for name, numeric in baseline.numeric.items():
         value = psi(numeric.proportions, _shares(counts.get((name, "bin"), {})))
-        ks = ks_statistic(numeric.cdf_points, numeric.cdf, _cdf(counts.get((name, "cdf"), {}), len(numeric.cdf_points)))
+        ks = ks_statistic(numeric.cdf, _cdf(counts.get((name, "cdf"), {}), len(numeric.cdf_points)))
         limit = prediction_psi_threshold if name == PREDICTION else psi_threshold
         results.append(FeatureDrift(name, "prediction" if name == PREDICTION else "numeric", value,
                                     ks_statistic=ks, drifted=value > limit, threshold=limit))

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from mlflow import MlflowClient
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from .. import registry, tables
+from .. import tables
 from ..monitoring.rules import Evidence, Rules, decide, retrain_history
 from ..records import now, stage_output
+from .deploy import version_of_run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -40,8 +40,7 @@ DECISIONS_SCHEMA = T.StructType(
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     rules = Rules.from_settings(settings)
-    deployed = stage_output(spark, settings, ctx.pipeline_run_id, "deploy") or {}
-    champion = deployed.get("model_version") or registry.champion(MlflowClient(), settings.model_name).version
+    champion = version_of_run(spark, ctx)
     scored = stage_output(spark, settings, ctx.pipeline_run_id, "predict") or {}
     evidence = gather(spark, settings, rules, ctx.pipeline_run_id, champion, scored)
     decision = decide(evidence, rules)

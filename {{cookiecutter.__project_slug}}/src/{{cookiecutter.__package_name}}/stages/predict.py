@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
-from .. import cleaning, data_source, features, inference, registry, tables
+from .. import cleaning, data_source, features, inference, tables
 from ..quality import FAILED_RULES, SchemaBreakError, conform, flag_failures
-from ..records import stage_output
+from .deploy import version_of_run
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -29,7 +28,8 @@ def next_batch(spark: SparkSession, settings: Settings) -> str | None:
         r[0] for r in spark.table(settings.table("monitoring_decisions")).select("batch_id").distinct().collect()
     }
     trained = tables.batch_ids(spark, settings.table("bronze"))
-    pending = [b for b in data_source.list_batches(spark, settings) if b not in decided | trained]
+    done = decided | trained
+    pending = [b for b in data_source.list_batches(spark, settings) if b not in done]
     return pending[0] if pending else None
 
 
@@ -43,8 +43,7 @@ def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFra
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
-    deployed = stage_output(spark, settings, ctx.pipeline_run_id, "deploy")
-    version = (deployed or {}).get("model_version") or registry.champion(MlflowClient(), settings.model_name).version
+    version = version_of_run(spark, ctx)
     batch = ctx.params.get("batch_id") or next_batch(spark, settings)
     if batch is None:
         return {"batch_id": None, "model_version": version, "rows_scored": 0}

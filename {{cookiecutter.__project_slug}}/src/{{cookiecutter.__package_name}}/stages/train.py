@@ -17,7 +17,8 @@ from ..monitoring import baseline
 from ..monitoring.rules import Rules
 from ..records import now
 from ..registry import TAG_RUN
-from ..training import git_commit, inputs, load_training_set, predict, score
+from ..evaluation import compute_metrics
+from ..training import git_commit, inputs, load_training_set, predict
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -31,7 +32,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     params = dict(settings.training.get("model", {}).get("params") or {})
     estimator = model_module.build_model(settings, params)
     estimator.fit(inputs(data.train), data.train[settings.target_column])
-    holdout_metrics = score(estimator, data.holdout, settings)
+    holdout_prediction, holdout_probability = predict(estimator, data.holdout, settings)
+    holdout_metrics = compute_metrics(settings.problem_type, data.holdout[settings.target_column].to_numpy(),
+                                      holdout_prediction, holdout_probability)
     commit = git_commit(settings)
     with mlflow.start_run(run_name=ctx.stage) as run:
         ctx.record.mlflow_run_id = run.info.run_id
@@ -84,9 +87,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     }.items():
         client.set_model_version_tag(settings.model_name, version, key, str(value))
     # What production drift of this version is measured against (see monitoring/baseline.py).
-    prediction, probability = predict(estimator, data.holdout, settings)
     reference = baseline.compute(
-        data.holdout, probability if probability is not None else prediction, version, Rules.from_settings(settings).bins
+        data.holdout, holdout_probability if holdout_probability is not None else holdout_prediction, version,
+        Rules.from_settings(settings).bins,
     )
     baseline.write(spark, settings, reference, now())
     return {

@@ -63,10 +63,6 @@ class Baseline:
     numeric: dict[str, NumericBaseline]
     categorical: dict[str, dict[str | None, float]]
 
-    @property
-    def feature_names(self) -> list[str]:
-        return [name for name in (*self.numeric, *self.categorical) if name != PREDICTION]
-
 
 def numeric_baseline(values: Iterable[float], bins: int) -> NumericBaseline:
     """Quantile bins (deduplicated: a feature with few values gets fewer bins) and percentiles."""
