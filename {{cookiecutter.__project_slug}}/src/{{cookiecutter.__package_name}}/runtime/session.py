@@ -44,6 +44,12 @@ def _local_session(settings: Settings) -> SparkSession:
     # Workers must run the driver's interpreter, or UDFs cannot import this package.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    # ...and see its source folder even when the project is not pip-installed (pytest's
+    # `pythonpath = src` reaches the driver only): the JVM hands PYTHONPATH on to every worker.
+    source = str(Path(__file__).resolve().parents[2])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if source not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([source, *paths])
     local = settings.project.get("local") or {}
     state = settings.local_dir
     state.mkdir(parents=True, exist_ok=True)
