@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from mlflow import MlflowClient
@@ -57,6 +58,10 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     if promotion is not None:
         print(f"@champion is now version {promotion['champion_version']}" if promotion.get("promoted")
               else f"retrained, not promoted: {promotion.get('reason')}")
+    if run.alert:
+        # The factory run fails on an alert so that its failed-run alerts reach a person: so does this.
+        print(f"error: {run.alert}", file=sys.stderr)
+        return 1
     return 0
 
 

