@@ -16,11 +16,9 @@ RENDERS = {
         "target_column": "loss_value",
         "id_column": "contract_id",
         "timestamp_column": "reference_ts",
-        # A scale-free primary metric: the drifted regime the loop test simulates raises loss
-        # amounts several-fold, which no absolute error ceiling tuned on healthy data survives.
-        "primary_metric": "r2",
-        "primary_metric_threshold": "0.25",
-        "secondary_thresholds": "mape=0.6",
+        # The default primary metric (rmse, ceiling 2300) with a secondary floor: the loop's drifted
+        # regime must be learnt well enough by a retrain to pass both.
+        "secondary_thresholds": "r2=0.4",
         "catalog_dev": "risk_dev",
         "schema_name": "expected_loss",
         "branching_model": "trunk",
