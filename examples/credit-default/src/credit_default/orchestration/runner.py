@@ -233,8 +233,9 @@ def run_factory_pipeline(
                 continue
             _complete(activity, state, adf, succeeded=True, output=output)
             if activity.type == "DatabricksNotebook":
-                run.outcomes.append(StageOutcome(activity.name, output["runOutput"], time.monotonic() - started))
-                echo(f"  {activity.name:<16} ok  {run.outcomes[-1].seconds:5.1f}s  {summary(output['runOutput'])}")
+                result = output["runOutput"] if isinstance(output["runOutput"], dict) else {"exit": output["runOutput"]}
+                run.outcomes.append(StageOutcome(activity.name, result, time.monotonic() - started))
+                echo(f"  {activity.name:<16} ok  {run.outcomes[-1].seconds:5.1f}s  {summary(result)}")
     except _EvaluationError as problem:
         run.failed_activity = problem.activity
         run.failure = f"{pipeline} pipeline failed after {problem.activity}: an expression could not be evaluated: {problem}"
@@ -257,9 +258,7 @@ def _perform(activity: Any, settings: Settings, run: PipelineRun, steps: Any, ec
     if activity.type == "DatabricksNotebook":
         notebook = _value(properties["notebookPath"])
         widgets = {name: str(_value(value)) for name, value in properties.get("baseParameters", {}).items()}
-        value = steps.notebook(notebook, widgets)
-        # The factory parses an exit value that is JSON, so expressions can read runOutput.<key>.
-        return {"runOutput": json.loads(value) if value else {}, "runPageUrl": notebook}
+        return {"runOutput": _run_output(steps.notebook(notebook, widgets)), "runPageUrl": notebook}
     if activity.type == "Lookup":
         rows = steps.lookup(_value(properties["source"]["query"]))
         run.lookups[activity.name] = rows[0] if rows else {}
@@ -387,6 +386,16 @@ def _framework() -> SimpleNamespace:
         PipelineRunState=PipelineRunState, RunParameter=RunParameter, RunParameterType=RunParameterType,
         ActivityResult=ActivityResult,
     )
+
+
+def _run_output(value: str | None) -> Any:
+    """The factory parses an exit value that is JSON (expressions then read runOutput.<key>)."""
+    if not value:
+        return {}
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
 
 
 def _value(element: Any) -> Any:
