@@ -164,20 +164,70 @@ def test_the_primary_metric_below_at_and_above_its_threshold(settings, offset, t
     assert (run.retraining is not None) is trains
 
 
-def test_editing_the_json_changes_the_local_run(settings, tmp_path, monkeypatch):
-    """The run follows the JSON: drop the If Condition that retrains and a retrain decision trains nothing."""
+def _edited(settings, tmp_path, pipeline: str, edit):
+    """Settings of a copy of the project whose ``pipeline`` JSON ``edit`` changed in place."""
     import shutil
 
     copy = tmp_path / "project"
     shutil.copytree(settings.root / "adf", copy / "adf")
-    path = next((copy / "adf" / "pipeline").glob("*_execution.json"))
+    path = next((copy / "adf" / "pipeline").glob(f"*_{pipeline}.json"))
     document = json.loads(path.read_text())
-    document["properties"]["activities"] = [a for a in document["properties"]["activities"] if a["name"] != "if_retrain"]
+    edit(document["properties"])
     path.write_text(json.dumps(document))
-    edited = dataclasses.replace(settings, root=copy)
+    return dataclasses.replace(settings, root=copy)
+
+
+def test_editing_the_json_changes_the_local_run(settings, tmp_path):
+    """The run follows the JSON: drop the If Condition that retrains and a retrain decision trains nothing."""
+
+    def drop_retrain(pipeline):
+        pipeline["activities"] = [a for a in pipeline["activities"] if a["name"] != "if_retrain"]
+
     steps = ScriptedSteps(_decision("retrain", "feature_drift"))
-    run = _execute(edited, steps)
+    run = _execute(_edited(settings, tmp_path, "execution", drop_retrain), steps)
     assert run.retraining is None and steps.stages == list(PIPELINES["execution"])
+
+
+def _edited_training(settings, tmp_path, insert: list[dict]):
+    """A copy of the project whose training pipeline runs ``insert`` between ingest and clean."""
+
+    def add(pipeline):
+        pipeline["variables"] = {"rows": {"type": "String"}}
+        clean = next(a for a in pipeline["activities"] if a["name"] == "clean")
+        clean["dependsOn"] = [{"activity": insert[-1]["name"], "dependencyConditions": ["Succeeded"]}]
+        clean["typeProperties"]["baseParameters"]["rows"] = {"value": "@variables('rows')", "type": "Expression"}
+        pipeline["activities"].extend(insert)
+
+    return _edited(settings, tmp_path, "training", add)
+
+
+def test_variables_and_waits_added_to_the_json_run_locally(settings, tmp_path):
+    """A team's own SetVariable and Wait activities run; the variable reaches the next notebook."""
+    edited = _edited_training(settings, tmp_path, [
+        {"name": "remember_rows", "type": "SetVariable", "dependsOn": [{"activity": "ingest", "dependencyConditions": ["Succeeded"]}],
+         "typeProperties": {"variableName": "rows", "value": {"value": "@string(activity('ingest').output.runOutput.stage)", "type": "Expression"}}},
+        {"name": "settle", "type": "Wait", "dependsOn": [{"activity": "remember_rows", "dependencyConditions": ["Succeeded"]}],
+         "typeProperties": {"waitTimeInSeconds": 600}},
+    ])
+    steps = ScriptedSteps()
+    lines: list[str] = []
+    run_pipeline(None, edited, "training", echo=lines.append, steps=steps)
+    assert steps.stages == list(PIPELINES["training"])
+    assert dict(steps.notebooks)["clean"]["rows"] == "ingest"
+    assert any("settle" in line and "not waited locally" in line for line in lines)
+
+
+def test_an_activity_that_runs_only_in_the_factory_fails_the_run_in_one_line(settings, tmp_path):
+    edited = _edited_training(settings, tmp_path, [
+        {"name": "notify", "type": "WebActivity", "dependsOn": [{"activity": "ingest", "dependencyConditions": ["Succeeded"]}],
+         "typeProperties": {"method": "POST", "url": "https://example.invalid/hook", "body": "{}"}},
+    ])
+    steps = ScriptedSteps()
+    with pytest.raises(PipelineFailed) as failed:
+        run_pipeline(None, edited, "training", echo=lambda line: None, steps=steps)
+    assert failed.value.stage == "notify" and "\n" not in str(failed.value)
+    assert "activity type WebActivity has no local runner" in str(failed.value)
+    assert steps.stages == ["ingest"]
 
 
 def test_without_dotnet_one_line_says_how_to_get_it(settings, monkeypatch):

@@ -11,6 +11,8 @@ activity stands for, in one local Spark session (like one job cluster):
 - ``Lookup``: runs its evaluated query on local Spark; the first row is ``firstRow``.
 - ``ExecutePipeline``: runs the child pipeline as a run of its own (a new run id) and waits for it.
 - ``Fail``: ends the run, failed, with its evaluated message and error code.
+- ``SetVariable``, ``AppendVariable``, ``Filter`` (the framework does them) and ``Wait`` (not waited)
+  complete; any other type (Web, Copy, ...) fails its activity: it runs only in the factory.
 
 What runs next is decided by the JSON, as in the factory: edit an activity or a dependency in
 ``adf/pipeline/`` and the local run changes with it.
@@ -39,6 +41,10 @@ if TYPE_CHECKING:
 # The error code of the Fail activity the execution pipeline runs for an ``alert`` decision: the
 # run fails on purpose so the factory's failed-run alerts reach a person.
 MONITORING_ALERT = "MonitoringAlert"
+
+# Activities the framework carries out itself while evaluating them (variables, Filter): their
+# effect is already in the run state, so they only complete here.
+EVALUATED_BY_FRAMEWORK = frozenset({"SetVariable", "AppendVariable", "Filter"})
 
 DOTNET_HINT = (
     "the local Data Factory runner (data-factory-testing-framework) needs the .NET 8 runtime: "
@@ -275,7 +281,12 @@ def _perform(activity: Any, settings: Settings, run: PipelineRun, steps: Any, ec
         if not child.succeeded:
             raise ActivityFailed(child.failure or f"{child_name} failed")
         return {"pipelineRunId": child.run_id, "pipelineName": child_name}
-    raise ActivityFailed(f"activity type {activity.type} has no local runner")
+    if activity.type in EVALUATED_BY_FRAMEWORK:
+        return getattr(activity, "output", None) or {}
+    if activity.type == "Wait":
+        echo(f"  {activity.name:<16} wait  {_value(properties.get('waitTimeInSeconds', 0))}s, not waited locally")
+        return {}
+    raise ActivityFailed(f"activity type {activity.type} has no local runner (it runs only in the factory)")
 
 
 def local_notebook(root: Path, notebook_path: str) -> Path:
