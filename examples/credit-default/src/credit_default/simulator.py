@@ -31,6 +31,7 @@ REGIONS = ("N", "NE", "CO", "SE", "S")
 PRODUCTS = ("card", "personal_loan", "payroll_loan")
 HISTORY_BATCH = "b0000"
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+ROW_GROUP_ROWS = 100_000
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,11 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Microsecond UTC timestamps: what Spark reads as TIMESTAMP (pandas' nanoseconds it refuses).
     temporary = path.with_suffix(".tmp")
-    frame.to_parquet(temporary, index=False, coerce_timestamps="us", allow_truncated_timestamps=True)
+    # Spark splits a parquet file by row group: pyarrow's default (1M rows) would make a 1M-row
+    # batch one task on one core; 100k-row groups let every core read a share.
+    frame.to_parquet(
+        temporary, index=False, coerce_timestamps="us", allow_truncated_timestamps=True, row_group_size=ROW_GROUP_ROWS
+    )
     temporary.replace(path)  # a reader never sees half a batch
 
 
