@@ -77,3 +77,22 @@ def test_a_batch_like_its_baseline_does_not_drift(spark, settings):
     base = baselines.Baseline("1", 20_000, numeric={"x": baselines.numeric_baseline(reference, 10)}, categorical={})
     [result] = drift.measure(spark.createDataFrame(pd.DataFrame({"x": same, "prediction": 0.0})), base, "prediction", 0.25, 0.1, 0.25)
     assert result.psi < 0.02 and result.ks_statistic < 0.05 and result.drifted is False
+
+
+@pytest.mark.spark
+def test_values_on_an_edge_count_in_the_bin_that_edge_closes(spark, settings):
+    """Whole-number features put many rows exactly on an edge: Spark bins them as numpy's
+    searchsorted(side="left") does, nulls in their own bin, for the PSI bins and the CDF points."""
+    rng = np.random.default_rng(3)
+    reference = rng.integers(0, 7, 5_000).astype(float)
+    batch = pd.Series(rng.integers(0, 9, 3_000).astype(float))
+    batch[rng.random(3_000) < 0.05] = np.nan
+    numeric = baselines.numeric_baseline(reference, 10)
+    base = baselines.Baseline("1", len(reference), numeric={"x": numeric}, categorical={})
+    frame = spark.createDataFrame(pd.DataFrame({"x": batch, "prediction": 0.0})).replace(float("nan"), None)
+    counts = drift.bin_counts(frame, base, "prediction")
+    present = batch.dropna().to_numpy()
+    for kind, edges in (("bin", numeric.edges), ("cdf", numeric.cdf_points)):
+        expected = dict(enumerate(np.bincount(np.searchsorted(edges, present, side="left"), minlength=len(edges) + 1)))
+        expected = {k: int(v) for k, v in expected.items() if v} | {baselines.NULL_BIN: int(batch.isna().sum())}
+        assert counts[("x", kind)] == expected

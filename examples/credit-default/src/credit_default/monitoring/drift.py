@@ -70,11 +70,20 @@ def ks_statistic(baseline_cdf: list[float], batch_cdf: list[float]) -> float:
 
 
 def _bin(column: Column, edges: list[float]) -> Column:
-    """Index of the bin holding the value: how many upper edges lie strictly below it."""
-    if not edges:
-        return F.when(column.isNull(), F.lit(NULL_BIN)).otherwise(F.lit(0))
-    below = F.size(F.filter(F.array(*[F.lit(float(e)) for e in edges]), lambda edge: edge < column))
-    return F.when(column.isNull(), F.lit(NULL_BIN)).otherwise(below)
+    """Index of the bin holding the value: how many upper edges (sorted) lie strictly below it.
+
+    A binary search written as nested CASE WHEN: log2(edges) comparisons a row, compiled by Spark's
+    code generation, where filtering an array of every edge cost an array and a lambda call per
+    edge, row and feature (the percentile points are a hundred edges)."""
+
+    def search(low: int, high: int) -> Column:
+        # The answer lies in [low, high]: edges[:low] are below the value, edges[high:] are not.
+        if low == high:
+            return F.lit(low)
+        middle = (low + high) // 2
+        return F.when(column > F.lit(float(edges[middle])), search(middle + 1, high)).otherwise(search(low, middle))
+
+    return F.when(column.isNull(), F.lit(NULL_BIN)).otherwise(search(0, len(edges)))
 
 
 def bin_counts(frame: DataFrame, baseline: Baseline, prediction_column: str) -> dict[tuple[str, str], dict]:
