@@ -2,9 +2,11 @@
 
 The driver loads the version once, the serialised model travels with the task (Spark broadcasts
 large task binaries), and each Python worker deserialises it the first time only (``_MODELS``
-outlives tasks because Spark reuses Python workers), never once per Arrow batch. Unlike
-``mlflow.pyfunc.spark_udf`` it returns the probability as well as the class. ``benchmarks/``
-compares the two and single-process pandas (figures in ``docs/performance.md``).
+outlives tasks because Spark reuses Python workers), never once per Arrow batch. Like
+``mlflow.pyfunc.spark_udf``, an Arrow iterator UDF receives only the model's input columns and
+returns only its outputs (the rest of the row stays in the JVM); unlike it, the probability comes
+back as well as the class. ``benchmarks/`` compares the two and single-process pandas (figures in
+``docs/performance.md``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import cloudpickle
 import mlflow
 import pandas as pd
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from . import features
 
@@ -63,22 +64,19 @@ def score(frame: DataFrame, loaded: LoadedModel, settings: Settings) -> DataFram
     key, payload = loaded.key, cloudpickle.dumps(loaded.model)
     names = features.feature_names()
     classification = settings.is_classification
-    outputs = [T.StructField("prediction", T.DoubleType(), False)]
-    if classification:
-        outputs.append(T.StructField("probability", T.DoubleType(), False))
-    schema = T.StructType(frame.schema.fields + outputs)
 
-    def predict(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    @F.pandas_udf("prediction double, probability double")
+    def predict(batches: Iterator[tuple[pd.Series, ...]]) -> Iterator[pd.DataFrame]:
         model = _worker_model(key, payload)
-        for batch in batches:
-            x = batch[names]
+        for columns in batches:
+            x = pd.concat(columns, axis=1, keys=names)
             if classification:
-                probability = model.predict_proba(x)[:, 1]
-                batch["prediction"] = (probability >= 0.5).astype("float64")
-                batch["probability"] = probability.astype("float64")
+                probability = model.predict_proba(x)[:, 1].astype("float64")
+                yield pd.DataFrame({"prediction": (probability >= 0.5).astype("float64"), "probability": probability})
             else:
-                batch["prediction"] = pd.Series(model.predict(x), index=batch.index).astype("float64")
-            yield batch
+                yield pd.DataFrame({"prediction": model.predict(x).astype("float64"), "probability": float("nan")})
 
-    scored = frame.mapInPandas(predict, schema)
-    return scored if classification else scored.withColumn("probability", F.lit(None).cast("double"))
+    # The UDF runs once per row; both fields are read from its one result.
+    scored = frame.withColumn("_scored", predict(*names))
+    probability = F.col("_scored.probability") if classification else F.lit(None).cast("double")
+    return scored.select(*frame.columns, F.col("_scored.prediction").alias("prediction"), probability.alias("probability"))
