@@ -6,7 +6,7 @@ included) and a throw-away local state, so the project's own ``.local/`` is neve
 1. Spark start-up: ``get_spark`` on a cold process. Every local command pays it once, so it is
    the yardstick the loop's wall time is compared with.
 2. Scoring throughput of the champion on the same cached feature frame, three ways: our
-   ``inference.score`` (mapInPandas, model deserialised once per Python worker), MLflow's
+   ``inference.score`` (Arrow iterator UDF, model deserialised once per Python worker), MLflow's
    ``spark_udf`` (the usual route) and plain pandas in one process (the ceiling without Spark).
    This is the claim ``inference.py`` makes; the ratios check it.
 3. Execution pipeline wall time on one landed batch of each size: how it grows with the rows
