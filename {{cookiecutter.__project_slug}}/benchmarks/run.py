@@ -1,10 +1,12 @@
 """Benchmarks of the local runtime: how fast the loop is on this machine, and where time goes.
 
-Measured, in one process with one local Spark session (the project's defaults, driver memory
-included) and a throw-away local state, so the project's own ``.local/`` is never touched:
+First, the commands as a person runs them, each a whole process (``python -m <package> …``) in a
+state of its own: ``train`` on the simulated history, ``execute`` on one landed 5,000-row batch,
+and ``status``. Then, in one process with one local Spark session (the project's defaults, driver
+memory included) and a throw-away local state, so the project's own ``.local/`` is never touched:
 
 1. Spark start-up: ``get_spark`` on a cold process. Every local command pays it once, so it is
-   the yardstick the loop's wall time is compared with.
+   the yardstick the other wall times are compared with.
 2. Scoring throughput of the champion on the same cached feature frame, three ways: our
    ``inference.score`` (Arrow iterator UDF, model deserialised once per Python worker), MLflow's
    ``spark_udf`` (the usual route) and plain pandas in one process (the ceiling without Spark).
@@ -30,6 +32,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +58,8 @@ from {{ cookiecutter.__package_name }}.stages.predict import scoring_rows  # noq
 
 DEFAULTS = {"sizes": "100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000}
 QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000}
+EXECUTE_ROWS = 5000
+PACKAGE = "{{ cookiecutter.__package_name }}"
 REPEATS = 2
 DRIFT_AT = 3
 
@@ -140,6 +145,35 @@ def bench_execution(spark, settings, sizes: list[int]) -> list[dict]:
     return results
 
 
+def command(*args: str, state: Path) -> float:
+    """Wall time of ``python -m <package> <args>`` as a whole process, in ``state``; fails loudly."""
+    env = {**os.environ, "MLOPS_LOCAL_DIR": str(state), "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env.pop(CONF_DIR_VAR, None)
+    began = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", PACKAGE, *args], env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise RuntimeError(f"`{' '.join(args)}` failed: {(done.stderr or done.stdout).strip()[-500:]}")
+    log(f"  {' '.join(args):<10} {seconds:6.1f}s")
+    return seconds
+
+
+def bench_commands() -> dict:
+    """The commands a person types, each a new process: what they wait for, start-up included."""
+    state = STATE / "commands"
+    command("init", state=state)
+    seconds = {"train": command("train", state=state)}
+    # One healthy 5,000-row batch, landed with its labels, for the next execute to take.
+    os.environ["MLOPS_LOCAL_DIR"] = str(state)
+    try:
+        land(load_settings("local"), EXECUTE_ROWS)
+    finally:
+        os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
+    seconds["execute"] = command("execute", state=state)
+    seconds["status"] = command("status", state=state)
+    return seconds
+
+
 def prepare(spark, settings) -> float:
     """DDL, MLflow and the simulated history; then the training pipeline's time (first champion)."""
     tables.apply_ddl(spark, settings)
@@ -171,6 +205,8 @@ def own_project(spark, settings, name: str):
 def run(args) -> dict:
     settings = load_settings("local")
     load = round(os.getloadavg()[0], 2)
+    log("commands, each a whole process")
+    commands = bench_commands()
     began = time.perf_counter()
     spark = get_spark(settings)
     startup = time.perf_counter() - began
@@ -195,6 +231,9 @@ def run(args) -> dict:
         },
         "spark_startup_seconds": startup,
         "training_pipeline_seconds": training_seconds,
+        "training_ratio_to_spark_startup": training_seconds / startup,
+        "commands": {name: {"seconds": value, "ratio_to_spark_startup": value / startup}
+                     for name, value in commands.items()},
         "scoring": scoring,
         "execution": execution,
         "loop": {"batches": args.loop_batches, "rows": args.loop_rows, "drift_at": DRIFT_AT,
@@ -210,7 +249,16 @@ def summary(r: dict) -> str:
         f"machine            {m['cores']} cores, {m['memory_gb']} GiB, Spark {m['spark']}, "
         f"driver memory {m['driver_memory']}, load average {m['load_average'][0]} at start, {m['load_average'][1]} at end",
         f"spark start-up     {r['spark_startup_seconds']:8.1f} s",
-        f"training pipeline  {r['training_pipeline_seconds']:8.1f} s   (history, first champion)",
+        f"training pipeline  {r['training_pipeline_seconds']:8.1f} s   (history, first champion) "
+        f"= {r['training_ratio_to_spark_startup']:.1f}x start-up",
+        "",
+        "commands, each a whole process (start-up included)",
+    ]
+    for name, figure in r["commands"].items():
+        what = {"execute": f"one {EXECUTE_ROWS:,}-row batch", "train": "history, first champion",
+                "status": "no JVM"}.get(name, "")
+        lines.append(f"  {name:<22}{figure['seconds']:8.1f} s  = {figure['ratio_to_spark_startup']:5.1f}x start-up  ({what})")
+    lines += [
         "",
         f"scoring {s['rows']:,} cached rows, {s['partitions']} partitions, best of {REPEATS}",
     ]
@@ -237,6 +285,45 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def markdown(r: dict) -> str:
+    """The figures of one run as the table of docs/performance.md."""
+    m, s, lp, c = r["machine"], r["scoring"], r["loop"], r["commands"]
+    rows = [
+        ("Machine", f"{m['cores']} cores, {m['memory_gb']} GiB, Spark {m['spark']}, driver memory "
+                    f"{m['driver_memory']}, load average {m['load_average'][0]} at start, {m['load_average'][1]} at end"),
+        ("Spark session start-up (in-process)", f"{r['spark_startup_seconds']:.1f} s"),
+        ("Training pipeline, history of 20,000 rows (in-process, first champion)",
+         f"{r['training_pipeline_seconds']:.1f} s = {r['training_ratio_to_spark_startup']:.1f}× start-up"),
+        ("`train` command (whole process)", f"{c['train']['seconds']:.1f} s = {c['train']['ratio_to_spark_startup']:.1f}× start-up"),
+        (f"`execute` command, one {EXECUTE_ROWS:,}-row batch (whole process)",
+         f"{c['execute']['seconds']:.1f} s = {c['execute']['ratio_to_spark_startup']:.1f}× start-up"),
+        ("`status` command (whole process, no JVM)", f"{c['status']['seconds']:.1f} s"),
+        (f"`loop`, {lp['batches']} batches × {lp['rows']:,} rows, drift from batch {lp['drift_at']} (in-process)",
+         f"{lp['seconds']:.1f} s = {lp['ratio_to_spark_startup']:.1f}× start-up"),
+        (f"Scoring {s['rows']:,} cached rows: ours / `spark_udf` / pandas (rows/s)",
+         " / ".join(f"{s['rows_per_second'][k]:,.0f}" for k in ("ours", "spark_udf", "pandas"))),
+        ("Ours vs `spark_udf`; ours vs single-process pandas",
+         f"{s['ours_vs_spark_udf']:.2f}×; {s['ours_vs_pandas']:.2f}×"),
+    ]
+    for e in r["execution"]:
+        growth = "" if e["growth_per_10x_rows"] is None else f", {e['growth_per_10x_rows']:.2f}× per 10× rows"
+        rows.append((f"Execution pipeline, {e['rows']:,} rows (in-process)", f"{e['seconds']:.1f} s{growth}, {e['decision']}"))
+    return "\n".join(["| What | Measured |", "| --- | --- |", *(f"| {what} | {value} |" for what, value in rows)])
+
+
+def write_doc(path: Path, r: dict) -> None:
+    """Replace the generated table of ``path`` (between its bench markers) with this run's figures."""
+    text = path.read_text(encoding="utf-8")
+    head, found, rest = text.partition(DOC_BEGIN)
+    _, ended, tail = rest.partition(DOC_END)
+    if not found or not ended:
+        raise ValueError(f"{path}: no {DOC_BEGIN} … {DOC_END} block to replace")
+    path.write_text(f"{head}{DOC_BEGIN}\n{markdown(r)}\n{DOC_END}{tail}", encoding="utf-8")
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", help=f"execution batch sizes, comma separated (default {DEFAULTS['sizes']})")
@@ -245,6 +332,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--loop-rows", type=int, help=f"rows per loop batch (default {DEFAULTS['loop_rows']})")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a couple of minutes: a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
+    parser.add_argument("--doc", type=Path, help="rewrite the figures table of this page (docs/performance.md)")
     args = parser.parse_args(argv)
     # Explicit options win over --quick, which wins over the defaults.
     for name, value in (QUICK if args.quick else DEFAULTS).items():
@@ -260,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         log(summary(results))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        if args.doc:
+            write_doc(args.doc, results)
         return 0
     finally:
         from pyspark.sql import SparkSession

@@ -22,7 +22,7 @@ STATE = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
 os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
 os.environ.pop("MLOPS_CONF_DIR", None)
 
-from {{ cookiecutter.__package_name }}.orchestration import PIPELINES, notebook_path  # noqa: E402
+from {{ cookiecutter.__package_name }}.orchestration import stages  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.notebooks import run_notebook  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.session import get_spark  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.tracking import configure_mlflow  # noqa: E402
@@ -64,9 +64,9 @@ def first_training(spark, initialised):
     run_id = f"test-{uuid.uuid4()}"
     parameters = {"env": "local", "pipeline_run_id": run_id, "trigger_time": "2026-01-01T06:00:00Z"}
     outputs = {}
-    for stage in PIPELINES["training"]:
-        value = run_notebook(notebook_path(initialised.root, "training", stage), spark, parameters)
-        outputs[stage] = json.loads(value)
+    for stage in (s for s in stages(initialised.root) if s.pipeline == "training"):
+        value = run_notebook(stage.notebook_file(initialised.root), spark, parameters)
+        outputs[stage.name] = json.loads(value)
     return {"pipeline_run_id": run_id, "outputs": outputs}
 
 

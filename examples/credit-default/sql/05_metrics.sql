@@ -1,8 +1,9 @@
 -- Every measured number of the loop, one row each: data quality (clean), holdout metrics
 -- and the gate (evaluate), production performance, drift and quality (metrics).
--- Natural key: model_name, stage, model_version, batch_id, dataset, metric_name, feature
--- ('' where a part does not apply), written with MERGE so a rerun never duplicates.
-CREATE TABLE IF NOT EXISTS ${catalog}.${schema}.metrics (
+-- Stages only append here (one commit per stage, however many rows); a rerun appends again and
+-- the view metrics below keeps the newest row per natural key (${metrics_key};
+-- '' where a part does not apply).
+CREATE TABLE IF NOT EXISTS ${catalog}.${schema}.metrics_log (
   model_name STRING NOT NULL,
   stage STRING NOT NULL COMMENT 'Stage that measured it: clean, evaluate, metrics',
   model_version STRING NOT NULL COMMENT 'Registered version measured, or empty',
@@ -19,7 +20,17 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${schema}.metrics (
   pipeline_run_id STRING NOT NULL,
   recorded_at TIMESTAMP NOT NULL
 ) USING DELTA
-COMMENT 'Metrics of the loop, read by Data Factory and dashboards';
+COMMENT 'Every metric row ever written (append-only): read the view metrics';
 
-ALTER TABLE ${catalog}.${schema}.metrics ADD CONSTRAINT metrics_comparison
+ALTER TABLE ${catalog}.${schema}.metrics_log ADD CONSTRAINT metrics_comparison
   CHECK (comparison IS NULL OR comparison IN ('>=', '<='));
+
+CREATE OR REPLACE VIEW ${catalog}.${schema}.metrics
+COMMENT 'Metrics of the loop, the newest row per natural key: read by dashboards and the decision rules'
+AS SELECT model_name, stage, model_version, batch_id, dataset, metric_name, feature, metric_value, threshold,
+  comparison, passed, details, data_version, pipeline_run_id, recorded_at
+FROM (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY ${metrics_key} ORDER BY ${metrics_order} DESC) AS recency
+  FROM ${catalog}.${schema}.metrics_log
+)
+WHERE recency = 1;

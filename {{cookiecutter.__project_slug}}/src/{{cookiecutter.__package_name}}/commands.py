@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
 
 from mlflow import MlflowClient
 
@@ -17,7 +16,7 @@ from .settings import Settings
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    commands = {"init": init, "train": train, "execute": execute, "loop": loop, "status": status,
+    commands = {"init": init, "train": train, "execute": execute, "loop": loop, "stage": stage, "status": status,
                 "report": report, "rollback": rollback, "serve": serve}
     return commands[args.command](args, settings)
 
@@ -26,8 +25,9 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     spark = get_spark(settings)
     applied = tables.apply_ddl(spark, settings)
     configure_mlflow(settings)
+    created = tables.declared(settings)
     print(f"schema {settings.catalog}.{settings.schema}: {len(applied)} statements applied "
-          f"({', '.join(tables.TABLES + tables.VIEWS)})")
+          f"(tables {', '.join(created['table'])}; views {', '.join(created['view'])})")
     if settings.is_local:
         seeded = simulator.write_history(settings)
         print(f"sample data: labelled history written as batch {seeded}" if seeded
@@ -84,12 +84,32 @@ def loop(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def stage(args: argparse.Namespace, settings: Settings) -> int:
+    """One stage, in this process: its parameters checked against its notebook's widgets first."""
+    from .orchestration import stage as declared_stage
+    from .stages import run_stage
+
+    declared = declared_stage(settings.root, args.name)
+    params = dict(args.param)
+    if args.batch:
+        params["batch_id"] = args.batch
+    own = [p for p in declared.parameters if p not in ("env", "pipeline_run_id", "trigger_time")]
+    unknown = sorted(set(params) - set(own))
+    if unknown:
+        raise ValueError(f"stage {declared.name} has no parameter {', '.join(unknown)}; "
+                         f"its parameters are {', '.join(own) or 'none'}")
+    spark = get_spark(settings)
+    tables.apply_ddl(spark, settings)
+    result = run_stage(declared.name, spark, env=settings.env, **params)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
 def report(args: argparse.Namespace, settings: Settings) -> int:
     from .report import write_report
 
-    spark = get_spark(settings)
     configure_mlflow(settings)
-    path, run_id = write_report(spark, settings, args.output)
+    path, run_id = write_report(settings, args.output)
     print(f"report written to {path} (and logged to MLflow run {run_id})")
     return 0
 
@@ -108,47 +128,10 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     return serve_champion(settings, host=args.host, port=args.port)
 
 
-def collect_status(settings: Settings) -> dict[str, Any]:
-    spark = get_spark(settings)
-    configure_mlflow(settings)
-    client = MlflowClient()
-    name = settings.model_name
-    aliases = {}
-    for alias in (registry.CHAMPION, registry.CHALLENGER, registry.PREVIOUS):
-        version = registry.version_by_alias(client, name, alias)
-        aliases[alias] = version.version if version is not None else None
-    metrics = settings.table("metrics")
-    champion_metrics = {}
-    if aliases[registry.CHAMPION]:
-        rows = spark.sql(
-            f"SELECT metric_name, metric_value FROM {metrics} WHERE stage = 'evaluate' AND dataset = 'holdout' "
-            f"AND model_version = '{aliases[registry.CHAMPION]}' AND metric_name != 'gate'"
-        ).collect()
-        champion_metrics = {r["metric_name"]: r["metric_value"] for r in rows}
-    runs = spark.sql(
-        f"SELECT pipeline, pipeline_run_id, stage, status, started_at, error FROM {settings.table('pipeline_runs')} "
-        "ORDER BY started_at DESC LIMIT 1"
-    ).collect()
-    decision = spark.sql(f"SELECT decision, rule, batch_id, decided_at FROM {settings.table('latest_decision')}").collect()
-    return {
-        "model_name": name,
-        "env": settings.env,
-        "aliases": aliases,
-        "champion_metrics": champion_metrics,
-        "primary_metric": settings.primary_metric,
-        "last_stage_run": _plain(runs[0]) if runs else None,
-        "last_decision": _plain(decision[0]) if decision else None,
-        "row_counts": {t: spark.table(settings.table(t)).count() for t in tables.TABLES},
-    }
-
-
-def _plain(row) -> dict[str, str | None]:
-    """A row as JSON-ready text; a missing value stays null rather than the string "None"."""
-    return {k: None if v is None else str(v) for k, v in row.asDict().items()}
-
-
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    state = collect_status(settings)
+    from .status import collect
+
+    state = collect(settings)
     if args.json:
         print(json.dumps(state, indent=2, default=str))
         return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import subprocess
 from dataclasses import dataclass
+from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -85,6 +86,19 @@ def predict(model: Any, frame: pd.DataFrame, settings: Settings) -> tuple[Any, A
 def score(model: Any, frame: pd.DataFrame, settings: Settings) -> dict[str, float]:
     prediction, probability = predict(model, frame, settings)
     return compute_metrics(settings.problem_type, frame[settings.target_column].to_numpy(), prediction, probability)
+
+
+def model_requirements(model: Any) -> list[str]:
+    """The logged model's pip requirements, pinned to what is installed here: the distributions of
+    every class inside the estimator (nested steps of a pipeline too), plus what loads it.
+
+    Given explicitly because MLflow otherwise infers them by importing the model in a subprocess,
+    which costs seconds per registration."""
+    params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
+    modules = {type(part).__module__.split(".")[0] for part in (model, *params.values())}
+    owners = metadata.packages_distributions()
+    names = {name for module in modules for name in owners.get(module, [])} | {"cloudpickle", "numpy", "pandas"}
+    return sorted(f"{name}=={metadata.version(name)}" for name in names)
 
 
 def git_commit(settings: Settings) -> str | None:

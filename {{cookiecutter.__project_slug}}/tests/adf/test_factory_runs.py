@@ -19,7 +19,7 @@ import pytest
 import {{ cookiecutter.__package_name }}
 from {{ cookiecutter.__package_name }} import evaluation
 from {{ cookiecutter.__package_name }}.monitoring.rules import Evidence, Rules, decide
-from {{ cookiecutter.__package_name }}.orchestration import PIPELINES
+from {{ cookiecutter.__package_name }}.orchestration import pipelines
 from {{ cookiecutter.__package_name }}.orchestration.runner import (
     MONITORING_ALERT,
     ActivityFailed,
@@ -29,22 +29,35 @@ from {{ cookiecutter.__package_name }}.orchestration.runner import (
     run_factory_pipeline,
     run_pipeline,
 )
+from {{ cookiecutter.__package_name }}.settings import find_project_root
+
+PIPELINES = pipelines(find_project_root())
+
+
+# What each stage's exit value always holds (the keys later stages receive as parameters).
+CONTRACT = {
+    "train": {"model_version": "2"},
+    "evaluate": {"model_version": "2", "passed": True},
+    "deploy": {"model_version": "1"},
+    "predict": {"batch_id": "b0007", "model_version": "1", "rows_scored": 100, "schema_break": ""},
+}
 
 
 class ScriptedSteps:
     """Notebook exit values and Lookup rows given by the test; every call recorded."""
 
-    def __init__(self, decision: dict | None = None, fail_at: str | None = None) -> None:
-        self.decision, self.fail_at = decision, fail_at
+    def __init__(self, decision: dict | None = None, fail_at: str | None = None, outputs: dict | None = None) -> None:
+        self.decision, self.fail_at, self.outputs = decision, fail_at, outputs or {}
         self.notebooks: list[tuple[str, dict]] = []
         self.queries: list[str] = []
 
     def notebook(self, notebook_path: str, parameters: dict[str, str]) -> str:
-        stage = notebook_path.rsplit("/", 1)[-1].split("_", 1)[1]
+        stage = notebook_path.rsplit("/", 1)[-1]
         self.notebooks.append((stage, parameters))
         if stage == self.fail_at:
             raise ActivityFailed(f"{stage} broke on purpose")
-        output = {"stage": stage, "pipeline_run_id": parameters["pipeline_run_id"]}
+        output = {"stage": stage, "pipeline_run_id": parameters["pipeline_run_id"], **CONTRACT.get(stage, {}),
+                  **self.outputs.get(stage, {})}
         if stage == "evaluate_metrics" and self.decision:
             output.update(self.decision)
         if stage == "promote":
@@ -76,6 +89,28 @@ def test_training_runs_the_six_notebooks_in_order_with_the_run_id(settings):
         assert parameters["env"] == "local" and parameters["pipeline_run_id"] == "run-42"
         assert parameters["trigger_time"].endswith("Z")
     assert outcomes[-1].output["champion_version"] == "2"
+
+
+def _parameters(steps: ScriptedSteps, stage: str) -> dict:
+    [parameters] = [p for name, p in steps.notebooks if name == stage]
+    return {k: v for k, v in parameters.items() if k not in ("env", "pipeline_run_id", "trigger_time")}
+
+
+def test_each_stage_receives_what_the_stages_before_it_returned(settings):
+    """A stage's result travels in its exit value: the factory hands it to the next notebooks."""
+    scored = {"batch_id": "b0009", "model_version": "7", "rows_scored": 2400, "schema_break": ""}
+    steps = ScriptedSteps(_decision("retrain"), outputs={
+        "deploy": {"model_version": "7"}, "predict": scored,
+        "train": {"model_version": "8"}, "evaluate": {"model_version": "8", "passed": True},
+    })
+    run_execution(None, settings, pipeline_run_id="run-h", batch_id="b0009", echo=lambda line: None, steps=steps)
+    assert _parameters(steps, "deploy") == {}
+    assert _parameters(steps, "predict") == {"batch_id": "b0009", "model_version": "7"}
+    assert _parameters(steps, "metrics") == {"batch_id": "b0009", "model_version": "7", "rows_scored": "2400",
+                                             "schema_break": ""}
+    assert _parameters(steps, "evaluate_metrics") == {"batch_id": "b0009", "model_version": "7", "schema_break": ""}
+    assert _parameters(steps, "evaluate") == {"model_version": "8"}
+    assert _parameters(steps, "promote") == {"model_version": "8"}
 
 
 @pytest.mark.parametrize("stage", PIPELINES["training"])
@@ -144,12 +179,13 @@ def test_no_decision_for_the_run_fails_it_in_one_line(settings):
     assert "\n" not in str(failure.value)
 
 
-def test_a_batch_id_reaches_predict_only(settings):
+def test_the_batch_id_parameter_reaches_predict_and_later_stages_get_the_batch_it_scored(settings):
     steps = ScriptedSteps(_decision("satisfactory"))
     run_execution(None, settings, batch_id="b0042", echo=lambda line: None, steps=steps)
     widgets = dict(steps.notebooks)
-    assert widgets["predict"]["batch_id"] == "b0042"
-    assert all("batch_id" not in p for stage, p in steps.notebooks if stage != "predict")
+    assert widgets["predict"]["batch_id"] == "b0042" and "batch_id" not in widgets["deploy"]
+    scored = CONTRACT["predict"]["batch_id"]
+    assert widgets["metrics"]["batch_id"] == widgets["evaluate_metrics"]["batch_id"] == scored
 
 
 @pytest.mark.parametrize(("offset", "trains"), [(-1, True), (0, False), (1, False)], ids=["below", "at", "above"])
@@ -245,11 +281,11 @@ def test_without_dotnet_one_line_says_how_to_get_it(settings, monkeypatch):
 def test_a_notebook_that_exits_plain_text_still_hands_it_on(settings):
     class PlainText(ScriptedSteps):
         def notebook(self, notebook_path, parameters):
-            super().notebook(notebook_path, parameters)
-            return "done"
+            output = super().notebook(notebook_path, parameters)
+            return "done" if notebook_path.endswith("/ingest") else output
 
     outcomes = run_pipeline(None, settings, "training", echo=lambda line: None, steps=PlainText())
-    assert [o.output for o in outcomes] == [{"exit": "done"}] * len(PIPELINES["training"])
+    assert outcomes[0].output == {"exit": "done"}
 
 
 def test_the_dotnet_runtime_is_not_shut_down_when_the_process_exits():

@@ -33,6 +33,6 @@ def test_secrets_come_from_environment(monkeypatch):
 
 def test_task_values_are_shared_within_a_run():
     store = {}
-    LocalDbutils(task_values=store, task_key="04_train").jobs.taskValues.set("model_version", "3")
-    reader = LocalDbutils(task_values=store, task_key="05_evaluate")
-    assert reader.jobs.taskValues.get(taskKey="04_train", key="model_version") == "3"
+    LocalDbutils(task_values=store, task_key="train").jobs.taskValues.set("model_version", "3")
+    reader = LocalDbutils(task_values=store, task_key="evaluate")
+    assert reader.jobs.taskValues.get(taskKey="train", key="model_version") == "3"

@@ -5,6 +5,8 @@ train     run the training pipeline (ingest → clean → features → train →
 execute   run the execution pipeline (deploy → predict → metrics → evaluate_metrics) on the next
           batch, then the training pipeline if the decision is retrain
 loop      simulate N new batches through execute (drift from a chosen batch), then print a table
+stage     run one stage by name, in this process and without the Data Factory runner (iterating
+          on cleaning or features: ``stage clean``, ``stage predict --batch b0003``)
 status    champion / challenger versions, last runs, row counts (``--json`` for machines)
 report    HTML report: metric per batch, drift per feature, champion timeline (logged to MLflow)
 rollback  make @previous_champion the @champion again
@@ -51,6 +53,25 @@ _non_negative = _number(int, lambda v: v >= 0, "a whole number >= 0")
 _strength = _number(float, lambda v: 0 <= v <= 1, "a number between 0 and 1")
 
 
+def _parameter(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name.strip(), value
+
+
+def _stage_list() -> str:
+    """The stages there are, per pipeline, as the factory JSON declares them."""
+    from .orchestration import pipelines
+    from .settings import ConfigError, find_project_root
+
+    try:
+        declared = pipelines(find_project_root())
+    except (ConfigError, OSError, ValueError):
+        return "Run one stage of the project by name."
+    return "Stages: " + "; ".join(f"{pipeline}: {', '.join(names)}" for pipeline, names in declared.items()) + "."
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m credit_default", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
@@ -70,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     loop.add_argument("--break-schema-at", type=_non_negative, default=0,
                       help="batch (1-based) whose feed renames a column; 0 for none (default: 0)")
     loop.add_argument("--verbose", action="store_true", help="print every stage of every pipeline run")
+    stage = commands.add_parser("stage", parents=[common], help="run one stage by name (no Data Factory runner)",
+                                description=_stage_list())
+    stage.add_argument("name", help="the stage to run (listed above)")
+    stage.add_argument("--batch", help="batch id, for the stages that take one (predict, metrics, evaluate_metrics)")
+    stage.add_argument("--param", action="append", default=[], type=_parameter, metavar="NAME=VALUE",
+                       help="another parameter of the stage (its notebook's widgets), repeatable")
     status = commands.add_parser("status", parents=[common], help="champion, challenger, last runs, row counts")
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
     report = commands.add_parser("report", parents=[common], help="write the HTML monitoring report")

@@ -1,5 +1,7 @@
-"""The rows the loop writes about itself: ``pipeline_runs`` (one per stage of every run) and
-``metrics`` (every measured number). Both are MERGEd on their natural key: reruns update."""
+"""The rows the loop writes about itself: ``pipeline_runs_log`` (one per stage of every run) and
+``metrics_log`` (every measured number). Both are appended to, one commit per stage each; the
+views ``pipeline_runs`` and ``metrics`` keep the newest row per natural key, so a rerun replaces
+what people read without rewriting anything."""
 
 from __future__ import annotations
 
@@ -56,7 +58,6 @@ METRICS_SCHEMA = T.StructType(
         T.StructField("recorded_at", T.TimestampType(), False),
     ]
 )
-METRICS_KEY = ("model_name", "stage", "model_version", "batch_id", "dataset", "metric_name", "feature")
 
 
 def now() -> datetime:
@@ -101,8 +102,7 @@ def write_metrics(
         )
         for m in metrics
     ]
-    frame = spark.createDataFrame(rows, METRICS_SCHEMA)
-    tables.merge_rows(spark, frame, settings.table("metrics"), METRICS_KEY)
+    tables.append(spark.createDataFrame(rows, METRICS_SCHEMA), settings.table("metrics_log"))
 
 
 @dataclass
@@ -123,42 +123,23 @@ def recorded_stage(
     pipeline_run_id: str,
     trigger_time: str = "",
 ) -> Iterator[StageRecord]:
-    """Write the stage's ``started`` row, then ``succeeded`` with its output or ``failed`` with the
-    error (re-raised, so the notebook and the orchestrator fail visibly)."""
+    """Append the stage's row when it ends: ``succeeded`` with its output, or ``failed`` with the
+    error (re-raised, so the notebook and the orchestrator fail visibly). One commit per stage: a
+    stage in progress shows in the orchestrator's monitoring, not here."""
     started_at, clock = now(), time.monotonic()
     record = StageRecord()
 
     def write(status: str, error: str | None = None) -> None:
-        ended = None if status == "started" else now()
         row = (
-            pipeline_run_id, pipeline, stage, settings.model_name, settings.env, status, started_at, ended,
-            None if ended is None else round(time.monotonic() - clock, 3), trigger_time or None,
+            pipeline_run_id, pipeline, stage, settings.model_name, settings.env, status, started_at, now(),
+            round(time.monotonic() - clock, 3), trigger_time or None,
             json.dumps(record.output, default=str) if record.output else None, error, record.mlflow_run_id,
         )
-        frame = spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA)
-        tables.merge_rows(spark, frame, settings.table("pipeline_runs"), ("pipeline_run_id", "stage"))
+        tables.append(spark.createDataFrame([row], PIPELINE_RUNS_SCHEMA), settings.table("pipeline_runs_log"))
 
-    write("started")
     try:
         yield record
     except BaseException as error:
         write("failed", one_line(error))
         raise
     write("succeeded")
-
-
-def stage_output(spark: SparkSession, settings: Settings, pipeline_run_id: str, stage: str) -> dict[str, Any] | None:
-    """What ``stage`` returned earlier in the same pipeline run (None if it has not succeeded).
-
-    Stages of one run hand results to each other through ``pipeline_runs``, not through the
-    orchestrator: the same notebooks then work under Data Factory, a Databricks job or by hand.
-    """
-    from pyspark.sql import functions as F
-
-    rows = (
-        spark.table(settings.table("pipeline_runs"))
-        .where((F.col("pipeline_run_id") == pipeline_run_id) & (F.col("stage") == stage) & (F.col("status") == "succeeded"))
-        .select("output")
-        .collect()
-    )
-    return json.loads(rows[0]["output"] or "{}") if rows else None

@@ -18,11 +18,10 @@ import matplotlib
 matplotlib.use("Agg")  # no display: files only
 import matplotlib.pyplot as plt  # noqa: E402
 import mlflow  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
+
+from . import readers  # noqa: E402
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
     from .settings import Settings
 
 DECISION_COLOURS = {"satisfactory": "#2e7d32", "retrain": "#ef6c00", "alert": "#c62828"}
@@ -40,38 +39,30 @@ class NothingToReport(LookupError):
     """No execution run has written a decision yet."""
 
 
-def gather(spark: SparkSession, settings: Settings) -> dict[str, Any]:
+def gather(settings: Settings) -> dict[str, Any]:
     """The report's data, small by construction (one row per batch, or per batch and feature)."""
     name = settings.model_name
-    decisions = [
-        r.asDict()
-        for r in spark.table(settings.table("monitoring_decisions"))
-        .where(F.col("model_name") == name)
-        .orderBy("decided_at")
-        .collect()
-    ]
-    if not decisions:
+    decisions = readers.read_view(settings, "monitoring_decisions")
+    if decisions is not None:
+        decisions = decisions[decisions.model_name == name].sort_values("decided_at")
+    if decisions is None or decisions.empty:
         raise NothingToReport("nothing to report yet: run `execute` or `loop` first")
-    metrics = spark.table(settings.table("metrics")).where(
-        (F.col("model_name") == name) & (F.col("stage") == "metrics")
-    )
-    performance = [
-        r.asDict()
-        for r in metrics.where((F.col("dataset") == "production") & (F.col("metric_name") == settings.primary_metric))
-        .select("batch_id", "model_version", "metric_value", "threshold")
-        .orderBy("batch_id")
-        .collect()
-    ]
-    drift = [
-        r.asDict()
-        for r in metrics.where(
-            F.col("metric_name").isin("population_stability_index", "js_distance") & F.col("threshold").isNotNull()
-        )
-        .select("batch_id", "feature", "metric_name", "metric_value", "threshold")
-        .orderBy("batch_id", "feature")
-        .collect()
-    ]
-    return {"decisions": decisions, "performance": performance, "drift": drift}
+    metrics = readers.read_view(settings, "metrics")
+    metrics = metrics[(metrics.model_name == name) & (metrics.stage == "metrics")]
+    performance = metrics[(metrics.dataset == "production") & (metrics.metric_name == settings.primary_metric)]
+    drift = metrics[metrics.metric_name.isin(["population_stability_index", "js_distance"]) & metrics.threshold.notna()]
+    return {
+        "decisions": _records(decisions),
+        "performance": _records(performance.sort_values("batch_id")[["batch_id", "model_version", "metric_value",
+                                                                      "threshold"]]),
+        "drift": _records(drift.sort_values(["batch_id", "feature"])[["batch_id", "feature", "metric_name",
+                                                                      "metric_value", "threshold"]]),
+    }
+
+
+def _records(frame) -> list[dict[str, Any]]:
+    """Rows as dicts, with a missing number as None (not NaN)."""
+    return [{k: None if v != v else v for k, v in row.items()} for row in frame.to_dict("records")]
 
 
 def _png(figure) -> str:
@@ -165,11 +156,11 @@ def render(settings: Settings, data: dict[str, Any]) -> str:
     )
 
 
-def write_report(spark: SparkSession, settings: Settings, output: Path | None = None) -> tuple[Path, str]:
+def write_report(settings: Settings, output: Path | None = None) -> tuple[Path, str]:
     """Write the report (default ``.local/reports/report.html``) and log it to MLflow; (path, run id)."""
     path = Path(output) if output else settings.local_dir / "reports" / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(settings, gather(spark, settings)), encoding="utf-8")
+    path.write_text(render(settings, gather(settings)), encoding="utf-8")
     with mlflow.start_run(run_name="report") as run:
         mlflow.set_tags({"stage": "report", "env": settings.env})
         mlflow.log_artifact(str(path), artifact_path="report")

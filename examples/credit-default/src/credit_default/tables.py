@@ -1,7 +1,10 @@
 """The loop's Delta tables: applying the DDL in ``sql/`` and the idempotent writers.
 
-Every write here is either a MERGE on a natural key or a ``replaceWhere`` on the batches being
-written, so rerunning a stage (after a failure, or by hand) never duplicates a row.
+Data tables are written with a ``replaceWhere`` on the batches being written (or a MERGE on their
+key), so rerunning a stage never duplicates a row. The loop's own records (``*_log`` tables) are
+only appended to: one Delta commit, where a MERGE costs a dozen Spark jobs, and the views over them
+(``metrics``, ``pipeline_runs``, ``monitoring_decisions``) keep the newest row per key, so a rerun
+adds a row that replaces the old one in everything people read.
 """
 
 from __future__ import annotations
@@ -19,19 +22,19 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-TABLES = (
-    "bronze",
-    "silver",
-    "quarantine",
-    "features",
-    "metrics",
-    "monitoring_decisions",
-    "pipeline_runs",
-    "inference_log",
-    "drift_baselines",
-)
-VIEWS = ("latest_decision",)
+# Each record view of sql/ shows its ``<view>_log`` table's newest row, by the second column, per
+# natural key, the first: the DDL's views and ``readers.read_view`` both derive from this.
+LATEST: dict[str, tuple[tuple[str, ...], str]] = {
+    "metrics": (("model_name", "stage", "model_version", "batch_id", "dataset", "metric_name", "feature"), "recorded_at"),
+    "pipeline_runs": (("pipeline_run_id", "stage"), "started_at"),
+    "monitoring_decisions": (("model_name", "pipeline_run_id"), "decided_at"),
+}
+
 _CONSTRAINT = re.compile(r"ALTER\s+TABLE\s+(\S+)\s+ADD\s+CONSTRAINT\s+(\w+)", re.IGNORECASE)
+_CREATED = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?\S+\.(\w+)\b", re.IGNORECASE)
+# (catalog, schema, statements) already applied by this process: the DDL is idempotent but costs
+# a catalog round trip per statement, so a process applies it once.
+_APPLIED: set[tuple[str, ...]] = set()
 
 
 def _columns_sql(columns: dict[str, str]) -> str:
@@ -58,6 +61,9 @@ def ddl_parameters(settings: Settings) -> dict[str, str]:
         "source_columns": _columns_sql(data_source.labelled_columns(settings)),
         "feature_columns": _columns_sql(features.FEATURE_COLUMNS),
         "primary_key": primary_key,
+        # The record views: the newest row of each log per natural key (LATEST above).
+        **{f"{view}_key": ", ".join(keys) for view, (keys, _) in LATEST.items()},
+        **{f"{view}_order": order for view, (_, order) in LATEST.items()},
     }
 
 
@@ -73,20 +79,36 @@ def ddl_statements(settings: Settings) -> list[str]:
     return statements
 
 
+def declared(settings: Settings) -> dict[str, list[str]]:
+    """The tables and views ``sql/`` creates, by kind ("table", "view"), in file order."""
+    found: dict[str, list[str]] = {"table": [], "view": []}
+    for statement in ddl_statements(settings):
+        created = _CREATED.match(statement)
+        if created:
+            found[created.group(1).lower()].append(created.group(2))
+    return found
+
+
 def _constraint_exists(spark: SparkSession, table: str, name: str) -> bool:
     properties = spark.sql(f"SHOW TBLPROPERTIES {table}").collect()
     return any(row["key"] == f"delta.constraints.{name.lower()}" for row in properties)
 
 
 def apply_ddl(spark: SparkSession, settings: Settings) -> list[str]:
-    """Create the schema, tables, constraints and view if missing. Safe to run any number of times."""
+    """Create the schema, tables, constraints and views if missing. Safe to run any number of times;
+    a process applies the same DDL once (the statements applied, or [] when already done)."""
+    statements = ddl_statements(settings)
+    key = (settings.catalog, settings.schema, *statements)
+    if key in _APPLIED:
+        return []
     applied = []
-    for statement in ddl_statements(settings):
+    for statement in statements:
         constraint = _CONSTRAINT.match(statement)
         if constraint and _constraint_exists(spark, *constraint.groups()):
             continue
         spark.sql(statement)
         applied.append(statement.split("(")[0].split(" AS")[0].strip())
+    _APPLIED.add(key)
     return applied
 
 
@@ -110,6 +132,11 @@ def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
 def replace_where(df: DataFrame, table: str, predicate: str) -> None:
     """Make ``df`` the rows of ``table`` matching ``predicate``, atomically (one Delta commit)."""
     df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(table)
+
+
+def append(df: DataFrame, table: str) -> None:
+    """Add ``df``'s rows to ``table`` in one commit (the loop's records: see the module docstring)."""
+    df.writeTo(table).append()
 
 
 def merge_rows(spark: SparkSession, df: DataFrame, table: str, keys: Sequence[str]) -> None:

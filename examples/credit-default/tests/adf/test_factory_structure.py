@@ -13,10 +13,12 @@ import pytest
 import yaml
 from azure.mgmt.datafactory import models
 
-from credit_default.orchestration import PIPELINES, pipeline_name
+from credit_default.orchestration import pipeline_name, pipelines
 
 ROOT = Path(__file__).resolve().parents[2]
+PIPELINES = pipelines(ROOT)  # read from the pipeline JSON: the one declaration of the stages
 ADF = ROOT / "adf"
+PACKAGE = ROOT / "src" / "credit_default"
 # Folder of the Data Factory git layout -> the model class its files deserialise to.
 KINDS = {
     "factory": models.Factory,
@@ -170,25 +172,34 @@ def test_activity_names_are_unique_and_dependencies_acyclic(pipeline):
 
 
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))
-def test_notebook_activities_are_the_stages_in_order_each_mapped_to_its_notebook(pipeline):
+def test_every_notebook_activity_is_a_stage_with_its_notebook_and_module(pipeline):
+    """The JSON declares the stages; the notebooks and the stage modules must be the same set."""
     activities = _notebook_activities(pipeline)
     assert [a["name"] for a in activities] == list(PIPELINES[pipeline])
     previous = None
     for activity in activities:
         path = _expression(activity["typeProperties"]["notebookPath"])
         relative = re.fullmatch(r"@concat\(pipeline\(\)\.globalParameters\.bundle_root, '/files/(.+)'\)", path).group(1)
+        # Named by stage, never by position: inserting a stage renames nothing.
+        assert relative == f"notebooks/{pipeline}/{activity['name']}", activity["name"]
         assert (ROOT / f"{relative}.py").is_file(), f"{activity['name']}: no notebook {relative}.py"
-        assert relative.split("/")[:2] == ["notebooks", pipeline] and relative.endswith(activity["name"])
+        assert (PACKAGE / "stages" / f"{activity['name']}.py").is_file(), f"{activity['name']}: no module stages/"
         # Each stage runs on the success of the one before it.
         expected = [] if previous is None else [{"activity": previous, "dependencyConditions": ["Succeeded"]}]
         assert activity["dependsOn"] == expected
         previous = activity["name"]
     on_disk = sorted(p.stem for p in (ROOT / "notebooks" / pipeline).glob("*.py"))
-    assert len(on_disk) == len(activities), "every notebook has its activity"
+    assert on_disk == sorted(PIPELINES[pipeline]), "every notebook has its activity"
+
+
+def test_every_stage_module_has_its_activity():
+    modules = {p.stem for p in (PACKAGE / "stages").glob("*.py")} - {"__init__"}
+    assert modules == {stage for stages in PIPELINES.values() for stage in stages}
 
 
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))
 def test_base_parameters_are_the_widgets_each_notebook_reads(pipeline):
+    before: set[str] = set()
     for activity in _notebook_activities(pipeline):
         relative = _expression(activity["typeProperties"]["notebookPath"]).split("/files/")[1].rstrip("')")
         widgets = set(re.findall(r'dbutils\.widgets\.text\("(\w+)"', (ROOT / f"{relative}.py").read_text()))
@@ -197,6 +208,11 @@ def test_base_parameters_are_the_widgets_each_notebook_reads(pipeline):
         assert _expression(parameters["env"]) == "@pipeline().globalParameters.environment"
         assert _expression(parameters["pipeline_run_id"]) == "@pipeline().RunId"
         assert _expression(parameters["trigger_time"]) == "@pipeline().TriggerTime"
+        # What a stage receives from others comes from stages that ran before it, by their exit value.
+        for name, value in parameters.items():
+            for source in re.findall(r"activity\('(\w+)'\)\.output\.(\w+)", _expression(value)):
+                assert source[0] in before and source[1] == "runOutput", f"{activity['name']}.{name}: {source}"
+        before.add(activity["name"])
 
 
 @pytest.mark.parametrize("pipeline", sorted(PIPELINES))

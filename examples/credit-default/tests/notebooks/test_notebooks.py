@@ -6,17 +6,20 @@ import json
 
 import pytest
 
-from credit_default.orchestration import PIPELINES, notebook_path
+from credit_default.orchestration import pipelines, stage, stages
 from credit_default.runtime.notebooks import HEADER, run_notebook
+from credit_default.settings import find_project_root
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
+ROOT = find_project_root()
+TRAINING = pipelines(ROOT)["training"]
 
 
-@pytest.mark.parametrize(("pipeline", "stage"), [(p, s) for p, stages in PIPELINES.items() for s in stages])
-def test_notebook_is_thin_databricks_source(settings, pipeline, stage):
-    source = notebook_path(settings.root, pipeline, stage).read_text()
+@pytest.mark.parametrize("declared", stages(ROOT), ids=lambda s: s.name)
+def test_notebook_is_thin_databricks_source(declared):
+    source = declared.notebook_file(ROOT).read_text()
     assert source.startswith(HEADER)
-    assert f'run_stage(\n    "{stage}"' in source
+    assert f'run_stage("{declared.name}", spark, **dbutils.widgets.getAll())' in source
     assert "dbutils.notebook.exit(" in source
     # Thin: widgets, one call, exit — no pipeline logic in the notebook.
     code = [line for line in source.splitlines() if line.strip() and not line.startswith("#")]
@@ -25,7 +28,7 @@ def test_notebook_is_thin_databricks_source(settings, pipeline, stage):
 
 def test_each_notebook_exits_with_its_stage_result(first_training, settings):
     outputs = first_training["outputs"]
-    assert [o["stage"] for o in outputs.values()] == list(PIPELINES["training"])
+    assert [o["stage"] for o in outputs.values()] == list(TRAINING)
     assert {o["pipeline_run_id"] for o in outputs.values()} == {first_training["pipeline_run_id"]}
     assert outputs["ingest"]["batches"] == ["b0000"] and outputs["ingest"]["rows"] == 8000
     assert outputs["clean"]["rows_passed"] + outputs["clean"]["rows_quarantined"] == 8000
@@ -41,7 +44,7 @@ def test_each_stage_recorded_its_run(first_training, spark, settings):
         f"SELECT stage, status, pipeline, trigger_time, output FROM {settings.table('pipeline_runs')} "
         f"WHERE pipeline_run_id = '{first_training['pipeline_run_id']}'"
     ).collect()
-    assert sorted(r["stage"] for r in rows) == sorted(PIPELINES["training"])
+    assert sorted(r["stage"] for r in rows) == sorted(TRAINING)
     assert {r["status"] for r in rows} == {"succeeded"}
     assert {r["pipeline"] for r in rows} == {"training"}
     assert {r["trigger_time"] for r in rows} == {"2026-01-01T06:00:00Z"}
@@ -50,7 +53,7 @@ def test_each_stage_recorded_its_run(first_training, spark, settings):
 
 def test_a_notebook_without_parameters_runs_as_a_manual_run(first_training, spark, settings):
     """Opened by hand on a cluster, a notebook uses its widget defaults and tags the run 'manual-'."""
-    value = run_notebook(notebook_path(settings.root, "training", "features"), spark, {})
+    value = run_notebook(stage(settings.root, "features").notebook_file(settings.root), spark, {})
     output = json.loads(value)
     assert output["pipeline_run_id"].startswith("manual-")
     assert output["batches"] == []  # nothing new: rerunning adds nothing

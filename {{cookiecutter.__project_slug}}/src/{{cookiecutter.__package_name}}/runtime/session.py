@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import hashlib
 import os
+import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import on_databricks
+from . import on_databricks, require_reachable
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,12 +29,9 @@ def get_spark(settings: Settings) -> SparkSession:
     """The active session on Databricks; otherwise a local one (created once per process)."""
     from pyspark.sql import SparkSession
 
+    require_reachable(settings)
     if on_databricks():
         return SparkSession.builder.getOrCreate()
-    if not settings.is_local:
-        raise RuntimeError(
-            f"environment {settings.env!r} runs on Databricks; locally use --env local"
-        )
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -62,16 +63,16 @@ def _local_session(settings: Settings) -> SparkSession:
         # Databricks' defaults: Delta is the table format, timestamps are UTC.
         .config("spark.sql.sources.default", "delta")
         .config("spark.sql.session.timeZone", "UTC")
-        # A laptop, not a cluster: no UI, few partitions, small Delta log state.
+        # A laptop, not a cluster: no UI, few partitions, small Delta log state (one task reads it).
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", str(local.get("shuffle_partitions", 4)))
-        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.sql.shuffle.partitions", str(local.get("shuffle_partitions", 2)))
+        .config("spark.databricks.delta.snapshotPartitions", "1")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # Tables and views survive the process: a Derby metastore and a warehouse in .local/.
         .config("spark.sql.warehouse.dir", str(state / "warehouse"))
         .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={state}")
+        .config("spark.driver.extraJavaOptions", " ".join([f"-Dderby.system.home={state}", *_jvm_options(local)]))
         .enableHiveSupport()
     )
     if local.get("driver_memory"):
@@ -93,7 +94,89 @@ def _local_session(settings: Settings) -> SparkSession:
             "local.maven_repository) at a reachable Maven repository"
         ) from error
     spark.sparkContext.setLogLevel("ERROR")
+    atexit.register(_wait_for_jvm_exit, spark, getattr(spark.sparkContext._gateway, "proc", None))
     return spark
+
+
+def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None) -> None:
+    """End the JVM with the command and wait for it, instead of leaving it to die after we return.
+
+    Until it has exited it holds Derby's lock on the metastore (the next command could not open
+    it) and it may still be writing the class-data-sharing archive."""
+    try:
+        spark.stop()
+    except Exception:  # noqa: BLE001 - exiting anyway; the JVM is ended below
+        pass
+    if jvm is None or jvm.poll() is not None:
+        return
+    with contextlib.suppress(OSError):
+        jvm.stdin.close()  # the gateway exits on end of input
+    try:
+        jvm.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        jvm.kill()
+    archive = _class_archive()
+    if archive is not None and _pending(archive).is_file():
+        os.replace(_pending(archive), archive)
+
+
+def _jvm_options(local: dict) -> list[str]:
+    """JVM flags for a fast start, where commands are short and a JVM lives for one command.
+
+    C1-only compilation reaches speed sooner (a long computation peaks lower: ``fast_jvm_start:
+    false`` for those), and a class-data-sharing archive of the classes Spark loads, written by the
+    first JVM at exit and mapped by every later one, skips most class loading. The archive is per
+    user, pyspark version and Java installation; an unusable one is ignored by the JVM."""
+    if not local.get("fast_jvm_start", True):
+        return []
+    options = ["-XX:TieredStopAtLevel=1"]
+    archive = _class_archive()
+    if archive is not None and archive.is_file():
+        options.append(f"-XX:SharedArchiveFile={archive}")
+    elif archive is not None:
+        # Written under a name of this process's own and moved into place once the JVM has exited
+        # (see _wait_for_jvm_exit), so a concurrent command never maps a half-written archive.
+        _remove_abandoned(archive)
+        options.append(f"-XX:ArchiveClassesAtExit={_pending(archive)}")
+    return options
+
+
+def _pending(archive: Path) -> Path:
+    return archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
+
+
+def _remove_abandoned(archive: Path) -> None:
+    """Archives left half-written by processes that were killed (they are large)."""
+    for pending in archive.parent.glob(f"{archive.name}.*.tmp"):
+        pid = pending.name.removeprefix(f"{archive.name}.").removesuffix(".tmp")
+        if not pid.isdigit() or not _alive(int(pid)):
+            pending.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
+def _class_archive() -> Path | None:
+    import pyspark
+
+    home = os.environ.get("JAVA_HOME")
+    java = shutil.which("java", path=os.path.join(home, "bin")) if home else shutil.which("java")
+    if java is None:
+        return None
+    installation = hashlib.sha256(str(Path(java).resolve()).encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "{{ cookiecutter.__package_name }}"
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return cache / f"spark-{pyspark.__version__}-java-{installation}.jsa"
 
 
 @contextlib.contextmanager

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from mlflow import MlflowClient
 
 from .. import inference, registry
-from ..records import stage_output
 from ..runtime import serving
 
 if TYPE_CHECKING:
@@ -18,11 +17,11 @@ if TYPE_CHECKING:
     from . import StageContext
 
 
-def version_of_run(spark: SparkSession, ctx: StageContext) -> str:
-    """The version deploy chose for this run (so a promotion mid-run changes nothing), or the
-    current @champion when the stage runs on its own (by hand, without a deploy before it)."""
-    deployed = stage_output(spark, ctx.settings, ctx.pipeline_run_id, "deploy") or {}
-    return deployed.get("model_version") or registry.champion(MlflowClient(), ctx.settings.model_name).version
+def version_of_run(ctx: StageContext) -> str:
+    """The version deploy chose for this run, handed on by the orchestrator as the ``model_version``
+    parameter (so a promotion mid-run changes nothing), or the current @champion when the stage runs
+    on its own (by hand, without a deploy before it)."""
+    return ctx.params.get("model_version") or registry.champion(MlflowClient(), ctx.settings.model_name).version
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:

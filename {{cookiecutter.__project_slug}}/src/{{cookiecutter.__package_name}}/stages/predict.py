@@ -3,6 +3,10 @@ deploy chose and write it to ``inference_log`` (replacing the batch's rows if it
 before). Rows failing cleaning.py's expectations are not scored; metrics reports how many. A
 batch that breaks the schema is not scored at all: the stage succeeds and says so, so that
 evaluate_metrics can raise an alert instead of the run dying silently.
+
+Its result always has ``batch_id``, ``model_version``, ``rows_scored`` and ``schema_break`` (empty
+strings when there is no batch or no break): the factory hands them to metrics and
+evaluate_metrics as parameters.
 """
 
 from __future__ import annotations
@@ -43,19 +47,20 @@ def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFra
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
-    version = version_of_run(spark, ctx)
+    version = version_of_run(ctx)
     batch = ctx.params.get("batch_id") or next_batch(spark, settings)
+    result = {"batch_id": batch or "", "model_version": version, "rows_scored": 0, "schema_break": ""}
     if batch is None:
-        return {"batch_id": None, "model_version": version, "rows_scored": 0}
+        return result
     try:
         rows = scoring_rows(spark, settings, batch)
     except SchemaBreakError as error:
-        return {"batch_id": batch, "model_version": version, "rows_scored": 0, "schema_break": str(error)}
+        return {**result, "schema_break": str(error)}
     scored = inference.score(rows, inference.load(settings, version), settings)
     scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
     tables.replace_batches(scored, settings.table("inference_log"), [batch])
     count = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch).count()
-    return {"batch_id": batch, "model_version": version, "rows_scored": count}
+    return {**result, "rows_scored": count}
 
 
 def _log_columns(settings: Settings, version: str, pipeline_run_id: str) -> list:

@@ -18,7 +18,7 @@ from ..monitoring.rules import Rules
 from ..records import now
 from ..registry import TAG_RUN
 from ..evaluation import compute_metrics
-from ..training import git_commit, inputs, load_training_set, predict
+from ..training import git_commit, inputs, load_training_set, model_requirements, predict
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -75,6 +75,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
             input_example=example,
             # skops (MLflow 3's default) refuses the tree classes of gradient boosting.
             serialization_format="cloudpickle",
+            pip_requirements=model_requirements(estimator),
             registered_model_name=settings.model_name,
         )
     version = str(logged.registered_model_version)

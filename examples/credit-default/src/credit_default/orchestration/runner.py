@@ -21,6 +21,7 @@ What runs next is decided by the JSON, as in the factory: edit an activity or a 
 from __future__ import annotations
 
 import atexit
+import functools
 import json
 import time
 import uuid
@@ -264,7 +265,7 @@ def _perform(activity: Any, settings: Settings, run: PipelineRun, steps: Any, ec
     properties = activity.type_properties
     if activity.type == "DatabricksNotebook":
         notebook = _value(properties["notebookPath"])
-        widgets = {name: str(_value(value)) for name, value in properties.get("baseParameters", {}).items()}
+        widgets = {name: _widget(_value(value)) for name, value in properties.get("baseParameters", {}).items()}
         return {"runOutput": _run_output(steps.notebook(notebook, widgets)), "runPageUrl": notebook}
     if activity.type == "Lookup":
         rows = steps.lookup(_value(properties["source"]["query"]))
@@ -291,7 +292,7 @@ def _perform(activity: Any, settings: Settings, run: PipelineRun, steps: Any, ec
 
 
 def local_notebook(root: Path, notebook_path: str) -> Path:
-    """``<bundle root>/files/notebooks/training/01_ingest`` -> ``<root>/notebooks/training/01_ingest.py``."""
+    """``<bundle root>/files/notebooks/training/ingest`` -> ``<root>/notebooks/training/ingest.py``."""
     relative = notebook_path.split("/files/", 1)[-1].lstrip("/")
     return root / f"{relative}.py"
 
@@ -386,6 +387,16 @@ def _skip_dotnet_shutdown_at_exit() -> None:
     atexit.unregister(pythonnet.unload)
 
 
+def _build_the_expression_grammar_once() -> None:
+    """The framework builds its expression parser (a lark grammar) again for every expression it
+    evaluates: about a quarter of a second each, ten seconds of every execution run. The grammar
+    is the same text every time, so the parser built for it is kept and reused."""
+    from data_factory_testing_framework._expression_runtime.data_factory_expression import expression_transformer
+
+    if not hasattr(expression_transformer.Lark, "cache_info"):
+        expression_transformer.Lark = functools.cache(expression_transformer.Lark)
+
+
 def _framework() -> SimpleNamespace:
     """The framework's classes, imported with its .NET runtime loaded first, or one line on how to get one."""
     try:
@@ -406,6 +417,7 @@ def _framework() -> SimpleNamespace:
     except (ImportError, RuntimeError) as missing:
         raise DotNetMissing(f"{DOTNET_HINT} ({_one_line(missing)})") from missing
     _skip_dotnet_shutdown_at_exit()
+    _build_the_expression_grammar_once()
     return SimpleNamespace(
         TestFramework=TestFramework, TestFrameworkType=TestFrameworkType, DependencyCondition=DependencyCondition,
         PipelineRunState=PipelineRunState, RunParameter=RunParameter, RunParameterType=RunParameterType,
@@ -426,6 +438,11 @@ def _run_output(value: str | None) -> Any:
 def _value(element: Any) -> Any:
     """An evaluated expression's result, or a literal as it is."""
     return element.result if hasattr(element, "result") else element
+
+
+def _widget(value: Any) -> str:
+    """A notebook parameter as Databricks hands it over: text, with a null as an empty string."""
+    return "" if value is None else str(value)
 
 
 def _json_value(value: Any) -> Any:

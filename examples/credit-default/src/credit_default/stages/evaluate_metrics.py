@@ -14,7 +14,7 @@ from pyspark.sql import types as T
 
 from .. import tables
 from ..monitoring.rules import Evidence, Rules, decide, retrain_history
-from ..records import now, stage_output
+from ..records import now
 from .deploy import version_of_run
 
 if TYPE_CHECKING:
@@ -40,15 +40,15 @@ DECISIONS_SCHEMA = T.StructType(
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     rules = Rules.from_settings(settings)
-    champion = version_of_run(spark, ctx)
-    scored = stage_output(spark, settings, ctx.pipeline_run_id, "predict") or {}
+    champion = version_of_run(ctx)
+    # What predict handed on: the batch it scored (or why it could not).
+    scored = {"batch_id": ctx.params.get("batch_id") or None, "schema_break": ctx.params.get("schema_break") or None}
     evidence = gather(spark, settings, rules, ctx.pipeline_run_id, champion, scored)
     decision = decide(evidence, rules)
     row = (settings.model_name, champion, evidence.batch_id or "", decision.decision, decision.rule,
            json.dumps(decision.inputs, default=str, sort_keys=True), ctx.pipeline_run_id, now())
-    tables.merge_rows(spark, spark.createDataFrame([row], DECISIONS_SCHEMA), settings.table("monitoring_decisions"),
-                      ("model_name", "pipeline_run_id"))
-    return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id,
+    tables.append(spark.createDataFrame([row], DECISIONS_SCHEMA), settings.table("monitoring_decisions_log"))
+    return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id or "",
             "model_version": champion}
 
 
@@ -57,11 +57,15 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
     """The evidence for this run, from the metrics table and earlier decisions."""
     batch = scored.get("batch_id")
     evidence = Evidence(champion_version=champion, batch_id=batch, schema_break=scored.get("schema_break"))
-    metrics = spark.table(settings.table("metrics")).where(
-        (F.col("model_name") == settings.model_name) & (F.col("stage") == "metrics")
-    )
+    # One query for both: this batch's measures and the champion's production performance.
+    this_batch = (F.col("batch_id") == (batch or "")) & (F.col("dataset") == "batch")
+    production = ((F.col("dataset") == "production") & (F.col("metric_name") == rules.metric)
+                  & (F.col("model_version") == champion))
+    measured = spark.table(settings.table("metrics")).where(
+        (F.col("model_name") == settings.model_name) & (F.col("stage") == "metrics") & (this_batch | production)
+    ).collect()
     if batch and not evidence.schema_break:
-        rows = metrics.where((F.col("batch_id") == batch) & (F.col("dataset") == "batch")).collect()
+        rows = [r for r in measured if r["dataset"] == "batch"]
         by_name = {(r["metric_name"], r["feature"]): r for r in rows}
         if ("pass_rate", "") in by_name:
             evidence.pass_rate = by_name[("pass_rate", "")]["metric_value"]
@@ -76,13 +80,8 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
         if prediction is not None:
             evidence.prediction_psi = prediction["metric_value"]
             evidence.prediction_drifted = prediction["passed"] is False
-    performance = (
-        metrics.where((F.col("dataset") == "production") & (F.col("metric_name") == rules.metric)
-                      & (F.col("model_version") == champion))
-        .orderBy(F.col("batch_id").desc())
-        .limit(rules.window)
-        .collect()
-    )
+    performance = sorted((r for r in measured if r["dataset"] == "production"), key=lambda r: r["batch_id"],
+                         reverse=True)[: rules.window]
     evidence.performance = [(r["batch_id"], r["metric_value"]) for r in performance]
     history = (
         spark.table(settings.table("monitoring_decisions"))

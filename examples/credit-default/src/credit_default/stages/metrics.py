@@ -15,7 +15,7 @@ from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
 from ..quality import conform, flag_failures, summarize
-from ..records import Metric, stage_output, write_metrics
+from ..records import Metric, write_metrics
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -29,13 +29,14 @@ BATCH, PRODUCTION = "batch", "production"
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     rules = Rules.from_settings(settings)
-    scored = stage_output(spark, settings, ctx.pipeline_run_id, "predict") or {}
-    batch, version = scored.get("batch_id"), scored.get("model_version")
+    # What predict handed on (by hand: the batch to measure; the rest is read from inference_log).
+    batch, broken = ctx.params.get("batch_id") or None, ctx.params.get("schema_break") or None
+    version = ctx.params.get("model_version") or (_scored_by(spark, settings, batch) if batch else None)
     rows: list[Metric] = []
-    output: dict[str, Any] = {"batch_id": batch}
+    output: dict[str, Any] = {"batch_id": batch or ""}
     if batch:
-        rows += _schema_and_quality(spark, settings, rules, batch, version, scored.get("schema_break"))
-        if not scored.get("schema_break") and scored.get("rows_scored"):
+        rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken)
+        if not broken and version and ctx.params.get("rows_scored") != "0":
             drifts = _drift(spark, settings, rules, batch, version)
             rows += _drift_rows(drifts, batch, version, rules)
             output["drifted_features"] = [d.feature for d in drifts if d.drifted and d.kind != "prediction"]
@@ -46,6 +47,12 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, rows)
     output["labelled_batches"] = sorted({m.batch_id for m in labelled})
     return output
+
+
+def _scored_by(spark, settings: Settings, batch: str) -> str | None:
+    """The version that scored ``batch`` (None if it was never scored)."""
+    row = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch).select("model_version").first()
+    return row[0] if row else None
 
 
 def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, version: str, broken: str | None) -> list[Metric]:

@@ -20,13 +20,17 @@ if TYPE_CHECKING:
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     client = MlflowClient()
     name = ctx.settings.model_name
-    candidates = registry.versions_of_run(client, name, ctx.pipeline_run_id)
+    # The version evaluate judged (handed on by the orchestrator), else the newest this run registered.
+    wanted = ctx.params.get("model_version")
+    candidates = [registry.get_version(client, name, wanted)] if wanted else registry.versions_of_run(
+        client, name, ctx.pipeline_run_id)
+    candidate = candidates[-1] if candidates else None
     challenger = registry.version_by_alias(client, name, registry.CHALLENGER)
     current = registry.version_by_alias(client, name, registry.CHAMPION)
-    mine = [v for v in candidates if v.tags.get(registry.TAG_GATE) == "passed"]
-    if challenger is None or not mine or challenger.version != mine[-1].version:
+    passed = candidate is not None and candidate.tags.get(registry.TAG_GATE) == "passed"
+    if not passed or challenger is None or challenger.version != candidate.version:
         reason = (
-            candidates[-1].tags.get(registry.TAG_REASON, "not evaluated") if candidates
+            candidate.tags.get(registry.TAG_REASON, "not evaluated") if candidate is not None
             else f"no version was registered by run {ctx.pipeline_run_id}"
         )
         return {

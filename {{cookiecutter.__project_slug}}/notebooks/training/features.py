@@ -1,9 +1,9 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 03 · features — Feature Store
+# MAGIC # features — Feature Store
 # MAGIC Feature functions from features.py into the features table, keyed by id and timestamp.
 # MAGIC
-# MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
+# MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
 
 # COMMAND ----------
@@ -16,13 +16,8 @@ dbutils.widgets.text("trigger_time", "")
 
 import json
 
-from credit_default.stages import run_stage
+from {{ cookiecutter.__package_name }}.stages import run_stage
 
-result = run_stage(
-    "features",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("features", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

@@ -1,6 +1,6 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 02 · predict — Acionamento, Predição, Gravar os dados
+# MAGIC # predict — Acionamento, Predição, Gravar os dados
 # MAGIC Score the next landed batch (or `batch_id`) with the champion in Spark; write it to `inference_log`.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
@@ -13,6 +13,8 @@ dbutils.widgets.text("pipeline_run_id", "")
 dbutils.widgets.text("trigger_time", "")
 # Empty: the oldest landed batch without a decision.
 dbutils.widgets.text("batch_id", "")
+# From deploy: the version this run scores with (empty: the current @champion).
+dbutils.widgets.text("model_version", "")
 
 # COMMAND ----------
 
@@ -20,12 +22,6 @@ import json
 
 from credit_default.stages import run_stage
 
-result = run_stage(
-    "predict",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-    batch_id=dbutils.widgets.get("batch_id"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("predict", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 06 · promote — Deploy automático
-# MAGIC A challenger that passed becomes @champion (the former one is kept as @previous_champion).
+# MAGIC # ingest — Coleta
+# MAGIC New labelled batches from the data source into the bronze Delta table (schema checked first).
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
@@ -18,11 +18,6 @@ import json
 
 from credit_default.stages import run_stage
 
-result = run_stage(
-    "promote",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("ingest", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

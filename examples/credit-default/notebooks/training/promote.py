@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 01 · deploy — Subir o modelo em execução
-# MAGIC Resolve `@champion` (a clear error if there is none) and, where configured, point the serving endpoint at it.
+# MAGIC # promote — Deploy automático
+# MAGIC A challenger that passed becomes @champion (the former one is kept as @previous_champion).
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
@@ -11,6 +11,8 @@
 dbutils.widgets.text("env", "local")
 dbutils.widgets.text("pipeline_run_id", "")
 dbutils.widgets.text("trigger_time", "")
+# From evaluate: the version it judged (empty: the newest this run registered).
+dbutils.widgets.text("model_version", "")
 
 # COMMAND ----------
 
@@ -18,11 +20,6 @@ import json
 
 from credit_default.stages import run_stage
 
-result = run_stage(
-    "deploy",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("promote", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

@@ -1,6 +1,6 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 03 · metrics — Calcular as métricas
+# MAGIC # metrics — Calcular as métricas
 # MAGIC Schema, data quality and drift of the scored batch; performance of every batch whose labels arrived.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
@@ -11,6 +11,14 @@
 dbutils.widgets.text("env", "local")
 dbutils.widgets.text("pipeline_run_id", "")
 dbutils.widgets.text("trigger_time", "")
+# From predict: the batch it scored (empty: only late labels are measured).
+dbutils.widgets.text("batch_id", "")
+# From predict: the version that scored it (empty: read from inference_log).
+dbutils.widgets.text("model_version", "")
+# From predict: how many rows it scored.
+dbutils.widgets.text("rows_scored", "")
+# From predict: why the batch could not be scored (empty: it could).
+dbutils.widgets.text("schema_break", "")
 
 # COMMAND ----------
 
@@ -18,11 +26,6 @@ import json
 
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
-result = run_stage(
-    "metrics",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("metrics", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

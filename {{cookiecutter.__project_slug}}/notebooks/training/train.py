@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 04 · evaluate_metrics — Avaliar as métricas
-# MAGIC The rules of `conf/monitoring.yml` → one row in `monitoring_decisions`: satisfactory, retrain or alert.
+# MAGIC # train — Treino, Versionamento do Modelo e do Código
+# MAGIC Training set pinned to Delta versions; MLflow run with data and code versions; a new registered version.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
@@ -18,11 +18,6 @@ import json
 
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
-result = run_stage(
-    "evaluate_metrics",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("train", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

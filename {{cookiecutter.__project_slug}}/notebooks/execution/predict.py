@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 01 · deploy — Subir o modelo em execução
-# MAGIC Resolve `@champion` (a clear error if there is none) and, where configured, point the serving endpoint at it.
+# MAGIC # predict — Acionamento, Predição, Gravar os dados
+# MAGIC Score the next landed batch (or `batch_id`) with the champion in Spark; write it to `inference_log`.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
@@ -11,6 +11,10 @@
 dbutils.widgets.text("env", "local")
 dbutils.widgets.text("pipeline_run_id", "")
 dbutils.widgets.text("trigger_time", "")
+# Empty: the oldest landed batch without a decision.
+dbutils.widgets.text("batch_id", "")
+# From deploy: the version this run scores with (empty: the current @champion).
+dbutils.widgets.text("model_version", "")
 
 # COMMAND ----------
 
@@ -18,11 +22,6 @@ import json
 
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
-result = run_stage(
-    "deploy",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("predict", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

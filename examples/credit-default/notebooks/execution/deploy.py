@@ -1,7 +1,7 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 05 · evaluate — Avaliação
-# MAGIC The candidate against the thresholds and the current @champion on the same holdout; passing makes it @challenger.
+# MAGIC # deploy — Subir o modelo em execução
+# MAGIC Resolve `@champion` (a clear error if there is none) and, where configured, point the serving endpoint at it.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
 # MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
@@ -18,11 +18,6 @@ import json
 
 from credit_default.stages import run_stage
 
-result = run_stage(
-    "evaluate",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("deploy", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

@@ -1,6 +1,6 @@
 # Databricks notebook source
 # MAGIC %md
-# MAGIC # 05 · evaluate — Avaliação
+# MAGIC # evaluate — Avaliação
 # MAGIC The candidate against the thresholds and the current @champion on the same holdout; passing makes it @challenger.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
@@ -11,6 +11,8 @@
 dbutils.widgets.text("env", "local")
 dbutils.widgets.text("pipeline_run_id", "")
 dbutils.widgets.text("trigger_time", "")
+# From train: the version to evaluate (empty: the newest this run registered).
+dbutils.widgets.text("model_version", "")
 
 # COMMAND ----------
 
@@ -18,11 +20,6 @@ import json
 
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
-result = run_stage(
-    "evaluate",
-    spark,
-    env=dbutils.widgets.get("env"),
-    pipeline_run_id=dbutils.widgets.get("pipeline_run_id"),
-    trigger_time=dbutils.widgets.get("trigger_time"),
-)
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("evaluate", spark, **dbutils.widgets.getAll())
 dbutils.notebook.exit(json.dumps(result))

@@ -1,0 +1,29 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # evaluate_metrics — Avaliar as métricas
+# MAGIC The rules of `conf/monitoring.yml` → one row in `monitoring_decisions`: satisfactory, retrain or alert.
+# MAGIC
+# MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
+# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
+
+# COMMAND ----------
+
+dbutils.widgets.text("env", "local")
+dbutils.widgets.text("pipeline_run_id", "")
+dbutils.widgets.text("trigger_time", "")
+# From predict: the batch to decide on (empty: no new batch).
+dbutils.widgets.text("batch_id", "")
+# From predict: the version that scored it (empty: the current @champion).
+dbutils.widgets.text("model_version", "")
+# From predict: why the batch could not be scored (empty: it could).
+dbutils.widgets.text("schema_break", "")
+
+# COMMAND ----------
+
+import json
+
+from {{ cookiecutter.__package_name }}.stages import run_stage
+
+# Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
+result = run_stage("evaluate_metrics", spark, **dbutils.widgets.getAll())
+dbutils.notebook.exit(json.dumps(result))

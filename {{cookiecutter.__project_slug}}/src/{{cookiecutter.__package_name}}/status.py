@@ -1,0 +1,72 @@
+"""``status``: the registry's aliases, the champion's holdout metrics, the last stage run, the last
+decision and the row count of every table, in seconds: the tables are read without Spark locally
+(see ``readers``) and the registry through MLflow's client.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from . import readers, registry, tables
+
+if TYPE_CHECKING:
+    from .settings import Settings
+
+
+def collect(settings: Settings) -> dict[str, Any]:
+    from mlflow import MlflowClient
+
+    from .runtime import require_reachable
+    from .runtime.tracking import configure_mlflow
+
+    require_reachable(settings)
+    configure_mlflow(settings)
+    client = MlflowClient()
+    name = settings.model_name
+    aliases = {}
+    for alias in (registry.CHAMPION, registry.CHALLENGER, registry.PREVIOUS):
+        version = registry.version_by_alias(client, name, alias)
+        aliases[alias] = version.version if version is not None else None
+    return {
+        "model_name": name,
+        "env": settings.env,
+        "aliases": aliases,
+        "champion_metrics": _holdout_metrics(settings, aliases[registry.CHAMPION]),
+        "primary_metric": settings.primary_metric,
+        "last_stage_run": _newest(settings, "pipeline_runs", "started_at",
+                                  ["pipeline", "pipeline_run_id", "stage", "status", "started_at", "error"]),
+        "last_decision": _newest(settings, "monitoring_decisions", "decided_at",
+                                 ["decision", "rule", "batch_id", "decided_at"]),
+        "row_counts": {t: readers.row_count(settings, t) for t in tables.declared(settings)["table"]},
+    }
+
+
+def _holdout_metrics(settings: Settings, version: str | None) -> dict[str, float]:
+    metrics = readers.read_view(settings, "metrics") if version else None
+    if metrics is None:
+        return {}
+    mine = metrics[(metrics.model_name == settings.model_name) & (metrics.stage == "evaluate")
+                   & (metrics.dataset == "holdout") & (metrics.model_version == version) & (metrics.metric_name != "gate")]
+    return {row.metric_name: float(row.metric_value) for row in mine.itertuples()}
+
+
+def _newest(settings: Settings, view: str, order: str, columns: list[str]) -> dict[str, str | None] | None:
+    """The newest row of this model in a record view, as JSON-ready text (a missing value stays null)."""
+    frame = readers.read_view(settings, view)
+    if frame is None:
+        return None
+    frame = frame[frame.model_name == settings.model_name]
+    if frame.empty:
+        return None
+    row = frame.sort_values(order).iloc[-1]
+    return {column: _text(row[column]) for column in columns}
+
+
+def _text(value: Any) -> str | None:
+    if pd.isna(value):
+        return None
+    if isinstance(value, pd.Timestamp) and value.tzinfo is not None:
+        value = value.tz_convert(None)  # the tables hold UTC; shown as Spark shows it
+    return str(value)
