@@ -7,7 +7,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from credit_default import evaluation, model, registry, simulator
+from credit_default import evaluation, model, readers, registry, simulator, tables
 from credit_default.orchestration.runner import PipelineFailed, run_pipeline
 from credit_default.stages import run_stage
 from credit_default.training import inputs, load_training_set, score
@@ -70,6 +70,21 @@ def test_rerunning_stages_duplicates_nothing(first_training, spark, settings):
     assert {t: _count(spark, settings.table(t)) for t in tables} == before
     # The records were appended again (no rewrite); the views show each key once.
     assert _count(spark, settings.table("metrics_log")) > logged
+
+
+def test_the_views_and_the_reader_without_a_jvm_show_the_same_rows(first_training, spark, settings):
+    """Each record view keeps the newest row per key of its log; status and report apply the same
+    rule to the log with deltalake. Evaluating again appends rows the views must resolve."""
+    run_stage("evaluate", spark, env="local", pipeline_run_id=first_training["pipeline_run_id"])
+    for view, (keys, order) in tables.LATEST.items():
+        columns = [*keys, order]
+        rows = spark.table(settings.table(view)).select(*columns).collect()
+        through_spark = sorted(tuple(str(v) for v in row) for row in rows)
+        read = readers.read_view(settings, view)[columns]
+        through_reader = sorted(tuple(str(v) for v in row) for row in read.astype(str).itertuples(index=False))
+        assert len(through_spark) == len(through_reader), view
+        assert [r[:-1] for r in through_spark] == [r[:-1] for r in through_reader], view
+    assert _count(spark, settings.table("metrics_log")) > _count(spark, settings.table("metrics"))
 
 
 def test_worse_model_is_not_promoted_and_says_why(first_training, spark, settings, conf_copy):
