@@ -126,7 +126,7 @@ def _jvm_options(local: dict) -> list[str]:
     C1-only compilation reaches speed sooner (a long computation peaks lower: ``fast_jvm_start:
     false`` for those), and a class-data-sharing archive of the classes Spark loads, written by the
     first JVM at exit and mapped by every later one, skips most class loading. The archive is per
-    user, pyspark version and Java installation; an unusable one is ignored by the JVM."""
+    user, pyspark installation and Java installation; an unusable one is ignored by the JVM."""
     if not local.get("fast_jvm_start", True):
         return []
     options = ["-XX:TieredStopAtLevel=1"]
@@ -164,19 +164,22 @@ def _alive(pid: int) -> bool:
 
 
 def _class_archive() -> Path | None:
+    """Where the archive of this Java and this pyspark installation lives (shared by every project
+    that uses them: the archive is valid only for the class path it was written with)."""
     import pyspark
 
     home = os.environ.get("JAVA_HOME")
     java = shutil.which("java", path=os.path.join(home, "bin")) if home else shutil.which("java")
     if java is None:
         return None
-    installation = hashlib.sha256(str(Path(java).resolve()).encode()).hexdigest()[:12]
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "credit_default"
+    installation = f"{Path(java).resolve()}|{Path(pyspark.__file__).resolve().parent}"
+    digest = hashlib.sha256(installation.encode()).hexdigest()[:12]
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "pyspark-class-archives"
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return cache / f"spark-{pyspark.__version__}-java-{installation}.jsa"
+    return cache / f"spark-{pyspark.__version__}-{digest}.jsa"
 
 
 @contextlib.contextmanager
