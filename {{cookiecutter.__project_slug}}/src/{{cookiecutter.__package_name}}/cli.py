@@ -23,7 +23,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .settings import ENVIRONMENTS, load_settings
+from .settings import ConfigError, environments, load_settings
 
 DEBUG_VAR = "MLOPS_DEBUG"
 
@@ -60,10 +60,18 @@ def _parameter(text: str) -> tuple[str, str]:
     return name.strip(), value
 
 
+def _environments() -> tuple[str, ...] | None:
+    """The environments of conf/project.yml (None without one: load_settings then says what is wrong)."""
+    try:
+        return environments()
+    except (ConfigError, OSError):
+        return None
+
+
 def _stage_list() -> str:
     """The stages there are, per pipeline, as the factory JSON declares them."""
     from .orchestration import pipelines
-    from .settings import ConfigError, find_project_root
+    from .settings import find_project_root
 
     try:
         declared = pipelines(find_project_root())
@@ -75,7 +83,7 @@ def _stage_list() -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m {{ cookiecutter.__package_name }}", description=__doc__.split("\n\n")[0])
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--env", choices=ENVIRONMENTS, default="local", help="environment (default: local)")
+    common.add_argument("--env", choices=_environments(), default="local", help="environment (default: local)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("init", parents=[common], help="create schema and tables; seed local sample data")
     commands.add_parser("train", parents=[common], help="run the training pipeline")

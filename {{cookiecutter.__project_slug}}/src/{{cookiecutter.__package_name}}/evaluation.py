@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sklearn import metrics as skm
+
+if TYPE_CHECKING:
+    from .training_rules import Gate
 
 # name → (function of y_true, y_pred, y_score, greater_is_better). y_score is the probability of
 # the positive class for classifiers (None for regressors).
@@ -69,7 +73,7 @@ class GateResult:
 
 def gate(
     problem_type: str,
-    gate_conf: dict,
+    rules: Gate,
     candidate: dict[str, float],
     champion: dict[str, float] | None,
 ) -> GateResult:
@@ -79,9 +83,7 @@ def gate(
     from mlflow.models import MetricThreshold
     from mlflow.models.evaluation import EvaluationResult
 
-    primary = gate_conf["primary_metric"]
-    absolute = {primary: float(gate_conf["threshold"]), **{k: float(v) for k, v in (gate_conf.get("secondary_thresholds") or {}).items()}}
-    improvement = float(gate_conf.get("min_improvement_over_champion") or 0.0)
+    primary, absolute, improvement = rules.primary_metric, rules.thresholds, rules.min_improvement_over_champion
     thresholds = {}
     for metric, value in absolute.items():
         change = {}

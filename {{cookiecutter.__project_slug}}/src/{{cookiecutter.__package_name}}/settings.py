@@ -10,11 +10,13 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
-ENVIRONMENTS = ("local", "dev", "uat", "prod")
+if TYPE_CHECKING:
+    from .training_rules import TrainingRules
+
 # Environment variables that relocate the project's files (tests use them to isolate a run).
 CONF_DIR_VAR = "MLOPS_CONF_DIR"
 LOCAL_DIR_VAR = "MLOPS_LOCAL_DIR"
@@ -134,18 +136,35 @@ class Settings:
         configured = self._environment.get("landing_path")
         return configured or str(self.local_dir / "landing")
 
-    # -- rules -------------------------------------------------------------------------------------
-    @property
-    def gate(self) -> dict[str, Any]:
-        return self.training["gate"]
+    # -- rules ---------------------------------------------------------------------------------
+    @cached_property
+    def training_rules(self) -> TrainingRules:
+        """``conf/training.yml``, typed and checked (a wrong value raises a one-line ConfigError)."""
+        from .training_rules import TrainingRules
+
+        return TrainingRules.from_settings(self)
 
     @property
     def primary_metric(self) -> str:
-        return self.gate["primary_metric"]
+        return self.training_rules.gate.primary_metric
 
     @property
     def seed(self) -> int:
-        return int(self.training.get("seed", 42))
+        return self.training_rules.seed
+
+
+def _conf_dir(conf_dir: str | Path | None = None) -> Path:
+    explicit = conf_dir or os.environ.get(CONF_DIR_VAR)
+    return Path(explicit).resolve() if explicit else find_project_root() / "conf"
+
+
+def environments(conf_dir: str | Path | None = None) -> tuple[str, ...]:
+    """The environments ``conf/project.yml`` declares, in its order: the one list of them."""
+    path = _conf_dir(conf_dir) / "project.yml"
+    declared = _read_yaml(path).get("environments")
+    if not isinstance(declared, dict) or not declared:
+        raise ConfigError(f"{path}: environments must map each environment to its names")
+    return tuple(declared)
 
 
 def load_settings(env: str = "local", conf_dir: str | Path | None = None) -> Settings:
@@ -153,14 +172,12 @@ def load_settings(env: str = "local", conf_dir: str | Path | None = None) -> Set
 
     ``conf_dir`` (or ``MLOPS_CONF_DIR``) points at another copy of ``conf/``, e.g. a test's
     modified rules; notebooks and SQL are still taken from the project root."""
-    if env not in ENVIRONMENTS:
-        raise ConfigError(f"unknown environment {env!r}; choose one of {', '.join(ENVIRONMENTS)}")
-    explicit = conf_dir or os.environ.get(CONF_DIR_VAR)
     root = find_project_root()
-    conf = Path(explicit).resolve() if explicit else root / "conf"
+    conf = _conf_dir(conf_dir)
     project = _read_yaml(conf / "project.yml")
-    if env not in project.get("environments", {}):
-        raise ConfigError(f"{conf / 'project.yml'}: environments.{env} is not defined")
+    declared = environments(conf)
+    if env not in declared:
+        raise ConfigError(f"unknown environment {env!r}; choose one of {', '.join(declared)}")
     return Settings(
         env=env,
         root=root,

@@ -50,7 +50,7 @@ def load_training_set(
     silver_frame = spark.sql(f"SELECT * FROM {silver_table} VERSION AS OF {sv}")
     labels = silver_frame.select(*keys, settings.target_column)
     joined = features_frame.join(labels, keys, "inner")
-    window = settings.training.get("split", {}).get("window_batches")
+    window = settings.training_rules.window_batches
     if window:
         recent = sorted(r[0] for r in joined.select("batch_id").distinct().collect())[-int(window):]
         joined = joined.where(joined.batch_id.isin(recent))
@@ -63,7 +63,7 @@ def load_training_set(
 
 def split_out_of_time(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest ``holdout_fraction`` of rows (by timestamp, then id) is the holdout."""
-    fraction = float(settings.training.get("split", {}).get("holdout_fraction", 0.1))
+    fraction = settings.training_rules.holdout_fraction
     ordered = frame.sort_values([settings.timestamp_column, settings.id_column], kind="mergesort")
     cut = len(ordered) - max(1, math.ceil(len(ordered) * fraction))
     return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)

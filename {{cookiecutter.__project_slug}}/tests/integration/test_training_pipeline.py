@@ -31,7 +31,7 @@ def test_champion_exists_with_its_metrics_rows(first_training, spark, settings):
     ).collect()
     by_name = {r["metric_name"]: r for r in rows}
     primary = by_name[settings.primary_metric]
-    assert primary["threshold"] == pytest.approx(float(settings.gate["threshold"]))
+    assert primary["threshold"] == pytest.approx(settings.training_rules.gate.threshold)
     assert primary["comparison"] == evaluation.comparison(settings.problem_type, settings.primary_metric)
     assert primary["passed"] is True and by_name["gate"]["passed"] is True
     quality = spark.sql(
@@ -52,7 +52,7 @@ def test_training_is_reproducible_from_what_mlflow_recorded(first_training, spar
         settings.table("silver"): run.data.params["silver_version"],
     }
     data = load_training_set(spark, settings, run.data.params["features_version"], run.data.params["silver_version"])
-    params = settings.training["model"]["params"]
+    params = settings.training_rules.model_params
     refit = model.build_model(settings, params).fit(inputs(data.train), data.train[settings.target_column])
     metrics = score(refit, data.holdout, settings)
     assert metrics[settings.primary_metric] == pytest.approx(run.data.metrics[f"holdout_{settings.primary_metric}"], abs=1e-12)

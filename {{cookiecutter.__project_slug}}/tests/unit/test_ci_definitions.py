@@ -41,7 +41,7 @@ from databricks.bundles.schemas import Schema
 from databricks.bundles.volumes import Volume
 
 from {{ cookiecutter.__package_name }} import cli
-from {{ cookiecutter.__package_name }}.settings import ENVIRONMENTS, load_settings
+from {{ cookiecutter.__package_name }}.settings import environments, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINES = ROOT / "azure-pipelines"
@@ -524,7 +524,7 @@ def test_bundle_has_the_three_targets_with_the_right_modes():
     assert config["bundle"]["name"] == PROJECT_SLUG
     targets = config["targets"]
     assert list(targets) == list(TARGETS)
-    assert all(target in ENVIRONMENTS for target in targets)
+    assert all(target in environments() for target in targets)
     assert targets["dev"].get("default") is True
     # development mode would prefix the model's and experiment's names with the deployer's.
     assert targets["dev"].get("mode") != "development"

@@ -1,9 +1,12 @@
 """The metrics and the promotion gate (MLflow's validate_evaluation_results underneath)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from {{ cookiecutter.__package_name }} import evaluation
+from {{ cookiecutter.__package_name }}.training_rules import Gate
 
 
 def test_classification_metrics_match_hand_computed_values():
@@ -26,8 +29,7 @@ def test_regression_metrics_match_hand_computed_values():
     assert metrics["mape"] == pytest.approx((0.1 + 0.05 + 0.1) / 3)
 
 
-GATE = {"primary_metric": "roc_auc", "threshold": 0.7, "secondary_thresholds": {"recall": 0.3},
-        "min_improvement_over_champion": 0.0}
+GATE = Gate("roc_auc", 0.7, {"recall": 0.3}, 0.0)
 
 
 def test_first_model_is_judged_on_thresholds_only():
@@ -53,14 +55,14 @@ def test_challenger_as_good_as_champion_passes_worse_fails():
 
 
 def test_minimum_improvement_over_champion():
-    gate = {**GATE, "min_improvement_over_champion": 0.02}
+    gate = dataclasses.replace(GATE, min_improvement_over_champion=0.02)
     champion = {"roc_auc": 0.80, "recall": 0.5}
     assert not evaluation.gate("classification", gate, {"roc_auc": 0.81, "recall": 0.5}, champion).passed
     assert evaluation.gate("classification", gate, {"roc_auc": 0.83, "recall": 0.5}, champion).passed
 
 
 def test_error_metrics_are_ceilings():
-    gate = {"primary_metric": "rmse", "threshold": 100.0, "min_improvement_over_champion": 0}
+    gate = Gate("rmse", 100.0)
     assert evaluation.gate("regression", gate, {"rmse": 90.0}, {"rmse": 95.0}).passed
     assert not evaluation.gate("regression", gate, {"rmse": 96.0}, {"rmse": 95.0}).passed
     assert not evaluation.gate("regression", gate, {"rmse": 120.0}, None).passed

@@ -6,7 +6,7 @@ from {{ cookiecutter.__package_name }}.training import split_out_of_time
 
 
 def test_holdout_is_the_newest_tenth(settings):
-    assert settings.training["split"]["holdout_fraction"] == 0.1
+    assert settings.training_rules.holdout_fraction == 0.1
     frame = pd.DataFrame({
         settings.id_column: [f"c{i}" for i in range(20)],
         settings.timestamp_column: pd.date_range("2026-01-01", periods=20, freq="D")[::-1],

@@ -40,8 +40,12 @@ class Stage:
 @cache
 def _declared(root: Path) -> tuple[Stage, ...]:
     found: list[Stage] = []
-    for path in sorted((root / "adf" / "pipeline").glob("pl_*.json")):
-        definition = json.loads(path.read_text(encoding="utf-8"))
+    files = {path: json.loads(path.read_text(encoding="utf-8"))
+             for path in (root / "adf" / "pipeline").glob("pl_*.json")}
+    # A pipeline another one runs (Execute Pipeline: training, run on retrain) is listed first.
+    called = {reference for definition in files.values()
+              for reference in re.findall(r'"referenceName": "(\w+)"', json.dumps(definition))}
+    for path, definition in sorted(files.items(), key=lambda item: (item[1]["name"] not in called, item[0].name)):
         pipeline = definition["name"].rsplit("_", 1)[-1]
         notebooks = {a["name"]: a for a in definition["properties"]["activities"] if a["type"] == "DatabricksNotebook"}
         for name in _in_dependency_order(notebooks):

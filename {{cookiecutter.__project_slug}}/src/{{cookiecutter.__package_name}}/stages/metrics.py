@@ -122,8 +122,7 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
     log = spark.table(settings.table("inference_log"))
     scored = [(r["batch_id"], r["model_version"]) for r in log.select("batch_id", "model_version").distinct().collect()]
     keys = [settings.id_column, settings.timestamp_column]
-    secondary = {k: float(v) for k, v in (settings.gate.get("secondary_thresholds") or {}).items()}
-    thresholds = {**secondary, rules.metric: rules.threshold}
+    thresholds = {**settings.training_rules.gate.secondary_thresholds, rules.metric: rules.threshold}
     rows = []
     for batch, version in sorted(scored):
         if (batch, version) in done:

@@ -59,7 +59,7 @@ class Rules:
         return cls(
             metric=settings.primary_metric,
             problem_type=settings.problem_type,
-            threshold=float(settings.gate["threshold"]) if threshold is None else number("performance", "threshold", 0, float, float("-inf")),
+            threshold=settings.training_rules.gate.threshold if threshold is None else number("performance", "threshold", 0, float, float("-inf")),
             window=window,
             breaches=breaches,
             psi_threshold=psi_threshold,

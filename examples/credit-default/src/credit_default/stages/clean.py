@@ -30,7 +30,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     flagged = flag_failures(rows, cleaning.expectations(settings)).cache()
     try:
         summaries = summarize(flagged)
-        floor = float(settings.training.get("clean", {}).get("min_pass_rate", 0.0))
+        floor = settings.training_rules.min_pass_rate
         write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, _quality_metrics(summaries, floor))
         failing = [q for q in summaries if q.pass_rate < floor]
         if failing:

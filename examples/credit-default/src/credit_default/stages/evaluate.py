@@ -38,7 +38,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     champion_metrics = None
     if champion is not None and champion.version != wanted:
         champion_metrics = score(mlflow.sklearn.load_model(f"models:/{name}@{registry.CHAMPION}"), data.holdout, settings)
-    result = evaluation.gate(settings.problem_type, settings.gate, candidate_metrics, champion_metrics)
+    result = evaluation.gate(settings.problem_type, settings.training_rules.gate, candidate_metrics, champion_metrics)
 
     client.set_model_version_tag(name, wanted, registry.TAG_GATE, "passed" if result.passed else "failed")
     client.set_model_version_tag(name, wanted, registry.TAG_REASON, result.reason[:5000])

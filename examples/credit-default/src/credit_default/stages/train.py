@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     data = load_training_set(spark, settings)
-    params = dict(settings.training.get("model", {}).get("params") or {})
+    params = dict(settings.training_rules.model_params)
     estimator = model_module.build_model(settings, params)
     estimator.fit(inputs(data.train), data.train[settings.target_column])
     holdout_prediction, holdout_probability = predict(estimator, data.holdout, settings)
@@ -56,7 +56,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
                 "silver_version": data.silver_version,
                 "train_rows": len(data.train),
                 "holdout_rows": len(data.holdout),
-                "holdout_fraction": settings.training.get("split", {}).get("holdout_fraction", 0.1),
+                "holdout_fraction": settings.training_rules.holdout_fraction,
             }
         )
         for frame, table, version, context in (
