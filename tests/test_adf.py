@@ -1,7 +1,8 @@
-"""The Data Factory JSON of every supported combination of answers: valid for the Data Factory
-models, every reference resolved, and what the factory decides evaluated by Microsoft's testing
-framework (the rendered project's tests/adf suite, which needs no Spark), plus the answers that
-reach the JSON."""
+"""The Data Factory JSON of the answers it depends on: valid for the Data Factory models, every
+reference resolved, and what the factory decides evaluated by Microsoft's testing framework (the
+rendered project's tests/adf suite, which needs no Spark), plus the answers that reach the JSON.
+The JSON does not depend on the branching model, so each problem type is rendered once, and once
+more with every answer changed; test_adf_json_ignores_the_branching_model checks that premise."""
 
 import json
 import subprocess
@@ -12,8 +13,21 @@ import pytest
 from conftest import NON_DEFAULT_ANSWERS, SUPPORTED
 
 
-@pytest.mark.parametrize("answers", [*SUPPORTED, pytest.param(NON_DEFAULT_ANSWERS, id="non-default-answers")])
-def test_the_factory_json_of_every_combination(cookies, answers):
+ONE_PER_PROBLEM_TYPE = [p for p in SUPPORTED if p.values[0]["branching_model"] == "gitflow"]
+
+
+def test_adf_json_ignores_the_branching_model(cookies):
+    rendered = {}
+    for branching_model in ("gitflow", "trunk"):
+        result = cookies.bake(extra_context={"branching_model": branching_model})
+        assert result.exit_code == 0, result.exception
+        adf = result.project_path / "adf"
+        rendered[branching_model] = {p.relative_to(adf).as_posix(): p.read_text() for p in adf.rglob("*.json")}
+    assert rendered["gitflow"] == rendered["trunk"]
+
+
+@pytest.mark.parametrize("answers", [*ONE_PER_PROBLEM_TYPE, pytest.param(NON_DEFAULT_ANSWERS, id="non-default-answers")])
+def test_the_factory_json_of_each_problem_type(cookies, answers):
     result = cookies.bake(extra_context=answers)
     assert result.exit_code == 0, result.exception
     adf = result.project_path / "adf"

@@ -75,7 +75,8 @@ def test_rerunning_stages_duplicates_nothing(first_training, spark, settings):
 def test_the_views_and_the_reader_without_a_jvm_show_the_same_rows(first_training, spark, settings):
     """Each record view keeps the newest row per key of its log; status and report apply the same
     rule to the log with deltalake. Evaluating again appends rows the views must resolve."""
-    run_stage("evaluate", spark, env="local", pipeline_run_id=first_training["pipeline_run_id"])
+    run_stage("evaluate", spark, env="local", pipeline_run_id=first_training["pipeline_run_id"],
+              trigger_time="2026-01-01T06:00:00Z")
     for view, (keys, order) in tables.LATEST.items():
         columns = [*keys, order]
         rows = spark.table(settings.table(view)).select(*columns).collect()
