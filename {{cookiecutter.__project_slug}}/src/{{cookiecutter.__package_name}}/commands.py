@@ -107,7 +107,9 @@ def stage(args: argparse.Namespace, settings: Settings) -> int:
 
 def report(args: argparse.Namespace, settings: Settings) -> int:
     from .report import write_report
+    from .runtime import require_reachable
 
+    require_reachable(settings)  # before MLflow is pointed anywhere
     configure_mlflow(settings)
     path, run_id = write_report(settings, args.output)
     print(f"report written to {path} (and logged to MLflow run {run_id})")
