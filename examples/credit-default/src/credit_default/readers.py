@@ -16,6 +16,7 @@ from .tables import LATEST
 
 if TYPE_CHECKING:
     import pandas as pd
+    from deltalake import DeltaTable
 
     from .settings import Settings
 
@@ -32,10 +33,8 @@ def read_table(settings: Settings, name: str, columns: list[str] | None = None) 
 
         frame = get_spark(settings).table(settings.table(name))
         return (frame.select(*columns) if columns else frame).toPandas()
-    from deltalake import DeltaTable
-
-    path = str(table_path(settings, name))
-    return DeltaTable(path).to_pandas(columns=columns) if DeltaTable.is_deltatable(path) else None
+    table = _local_table(settings, name)
+    return table.to_pandas(columns=columns) if table is not None else None
 
 
 def read_view(settings: Settings, view: str) -> pd.DataFrame | None:
@@ -52,7 +51,13 @@ def row_count(settings: Settings, name: str) -> int:
         from .runtime.session import get_spark
 
         return get_spark(settings).table(settings.table(name)).count()
+    table = _local_table(settings, name)
+    return table.count() if table is not None else 0
+
+
+def _local_table(settings: Settings, name: str) -> DeltaTable | None:
+    """The local Delta table, opened with delta-rs (None if it does not exist yet)."""
     from deltalake import DeltaTable
 
     path = str(table_path(settings, name))
-    return DeltaTable(path).count() if DeltaTable.is_deltatable(path) else 0
+    return DeltaTable(path) if DeltaTable.is_deltatable(path) else None

@@ -161,7 +161,11 @@ def _conf_dir(conf_dir: str | Path | None = None) -> Path:
 def environments(conf_dir: str | Path | None = None) -> tuple[str, ...]:
     """The environments ``conf/project.yml`` declares, in its order: the one list of them."""
     path = _conf_dir(conf_dir) / "project.yml"
-    declared = _read_yaml(path).get("environments")
+    return _environments_of(_read_yaml(path), path)
+
+
+def _environments_of(project: dict[str, Any], path: Path) -> tuple[str, ...]:
+    declared = project.get("environments")
     if not isinstance(declared, dict) or not declared:
         raise ConfigError(f"{path}: environments must map each environment to its names")
     return tuple(declared)
@@ -175,7 +179,7 @@ def load_settings(env: str = "local", conf_dir: str | Path | None = None) -> Set
     root = find_project_root()
     conf = _conf_dir(conf_dir)
     project = _read_yaml(conf / "project.yml")
-    declared = environments(conf)
+    declared = _environments_of(project, conf / "project.yml")
     if env not in declared:
         raise ConfigError(f"unknown environment {env!r}; choose one of {', '.join(declared)}")
     return Settings(

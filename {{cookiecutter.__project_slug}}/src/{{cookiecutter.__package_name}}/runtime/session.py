@@ -55,6 +55,7 @@ def _local_session(settings: Settings) -> SparkSession:
     state = settings.local_dir
     state.mkdir(parents=True, exist_ok=True)
     metastore = state / "metastore_db"
+    jvm_options, archive_to_publish = _jvm_options(local)
     builder = (
         SparkSession.builder.master("local[*]")
         .appName(settings.project["package_name"])
@@ -72,7 +73,7 @@ def _local_session(settings: Settings) -> SparkSession:
         # Tables and views survive the process: a Derby metastore and a warehouse in .local/.
         .config("spark.sql.warehouse.dir", str(state / "warehouse"))
         .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
-        .config("spark.driver.extraJavaOptions", " ".join([f"-Dderby.system.home={state}", *_jvm_options(local)]))
+        .config("spark.driver.extraJavaOptions", " ".join([f"-Dderby.system.home={state}", *jvm_options]))
         .enableHiveSupport()
     )
     if local.get("driver_memory"):
@@ -94,11 +95,13 @@ def _local_session(settings: Settings) -> SparkSession:
             "local.maven_repository) at a reachable Maven repository"
         ) from error
     spark.sparkContext.setLogLevel("ERROR")
-    atexit.register(_wait_for_jvm_exit, spark, getattr(spark.sparkContext._gateway, "proc", None))
+    atexit.register(_wait_for_jvm_exit, spark, getattr(spark.sparkContext._gateway, "proc", None),
+                    archive_to_publish)
     return spark
 
 
-def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None) -> None:
+def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None,
+                       archive_to_publish: tuple[Path, Path] | None) -> None:
     """End the JVM with the command and wait for it, instead of leaving it to die after we return.
 
     Until it has exited it holds Derby's lock on the metastore (the next command could not open
@@ -107,42 +110,40 @@ def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None) -> Non
         spark.stop()
     except Exception:  # noqa: BLE001 - exiting anyway; the JVM is ended below
         pass
-    if jvm is None or jvm.poll() is not None:
-        return
-    with contextlib.suppress(OSError):
-        jvm.stdin.close()  # the gateway exits on end of input
-    try:
-        jvm.wait(timeout=180)
-    except subprocess.TimeoutExpired:
-        jvm.kill()
-    archive = _class_archive()
-    if archive is not None and _pending(archive).is_file():
-        os.replace(_pending(archive), archive)
+    if jvm is not None and jvm.poll() is None:
+        with contextlib.suppress(OSError):
+            jvm.stdin.close()  # the gateway exits on end of input
+        try:
+            jvm.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            jvm.kill()
+    if archive_to_publish is not None and archive_to_publish[0].is_file():
+        os.replace(*archive_to_publish)
 
 
-def _jvm_options(local: dict) -> list[str]:
+def _jvm_options(local: dict) -> tuple[list[str], tuple[Path, Path] | None]:
     """JVM flags for a fast start, where commands are short and a JVM lives for one command.
 
     C1-only compilation reaches speed sooner (a long computation peaks lower: ``fast_jvm_start:
     false`` for those), and a class-data-sharing archive of the classes Spark loads, written by the
     first JVM at exit and mapped by every later one, skips most class loading. The archive is per
-    user, pyspark installation and Java installation; an unusable one is ignored by the JVM."""
+    user, pyspark installation and Java installation; an unusable one is ignored by the JVM.
+
+    Returns the options and, when this JVM writes the archive, (the file it writes, the archive's
+    place) for _wait_for_jvm_exit to move it into place."""
     if not local.get("fast_jvm_start", True):
-        return []
+        return [], None
     options = ["-XX:TieredStopAtLevel=1"]
     archive = _class_archive()
-    if archive is not None and archive.is_file():
-        options.append(f"-XX:SharedArchiveFile={archive}")
-    elif archive is not None:
-        # Written under a name of this process's own and moved into place once the JVM has exited
-        # (see _wait_for_jvm_exit), so a concurrent command never maps a half-written archive.
-        _remove_abandoned(archive)
-        options.append(f"-XX:ArchiveClassesAtExit={_pending(archive)}")
-    return options
-
-
-def _pending(archive: Path) -> Path:
-    return archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
+    if archive is None:
+        return options, None
+    if archive.is_file():
+        return [*options, f"-XX:SharedArchiveFile={archive}"], None
+    # Written under a name of this process's own and moved into place once the JVM has exited
+    # (see _wait_for_jvm_exit), so a concurrent command never maps a half-written archive.
+    _remove_abandoned(archive)
+    pending = archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
+    return [*options, f"-XX:ArchiveClassesAtExit={pending}"], (pending, archive)
 
 
 def _remove_abandoned(archive: Path) -> None:
