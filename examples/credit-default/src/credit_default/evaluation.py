@@ -13,10 +13,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn import metrics as skm
 
 if TYPE_CHECKING:
     from .training_rules import Gate
+
+
+class _ScikitMetrics:
+    """``sklearn.metrics``, imported at the first metric computed: reading the metric names (the
+    configuration check, ``status``) does not pay the 2.5 s scikit-learn import."""
+
+    def __getattr__(self, name: str) -> Callable[..., float]:
+        from sklearn import metrics
+
+        return getattr(metrics, name)
+
+
+skm = _ScikitMetrics()
 
 # name → (function of y_true, y_pred, y_score, greater_is_better). y_score is the probability of
 # the positive class for classifiers (None for regressors).

@@ -19,10 +19,10 @@ def collect(settings: Settings) -> dict[str, Any]:
     from mlflow import MlflowClient
 
     from .runtime import require_reachable
-    from .runtime.tracking import configure_mlflow
+    from .runtime.tracking import use_store
 
     require_reachable(settings)
-    configure_mlflow(settings)
+    use_store(settings)
     client = MlflowClient()
     name = settings.model_name
     aliases = {}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     silver, table = settings.table("silver"), settings.table("features")
-    pending = sorted(tables.batch_ids(spark, silver) - tables.batch_ids(spark, table))
+    pending = tables.pending_batches(spark, silver, table)
     if not pending:
         return {"batches": [], "rows": 0, "table_version": tables.table_version(spark, table)}
     keys = [settings.id_column, settings.timestamp_column]

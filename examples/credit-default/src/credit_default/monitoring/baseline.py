@@ -117,7 +117,7 @@ def _rows(settings: Settings, baseline: Baseline, recorded_at) -> list[tuple]:
 
 def write(spark: SparkSession, settings: Settings, baseline: Baseline, recorded_at) -> None:
     """Replace the version's baseline rows (a rerun of train for the same version rewrites them)."""
-    frame = spark.createDataFrame(_rows(settings, baseline, recorded_at), SCHEMA)
+    frame = tables.local_frame(spark, _rows(settings, baseline, recorded_at), SCHEMA)
     predicate = (
         f"model_name = {tables.sql_string(settings.model_name)} "
         f"AND model_version = {tables.sql_string(baseline.model_version)}"

@@ -124,26 +124,24 @@ def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None,
 def _jvm_options(local: dict) -> tuple[list[str], tuple[Path, Path] | None]:
     """JVM flags for a fast start, where commands are short and a JVM lives for one command.
 
-    C1-only compilation reaches speed sooner (a long computation peaks lower: ``fast_jvm_start:
-    false`` for those), and a class-data-sharing archive of the classes Spark loads, written by the
-    first JVM at exit and mapped by every later one, skips most class loading. The archive is per
-    user, pyspark installation and Java installation; an unusable one is ignored by the JVM.
+    A class-data-sharing archive of the classes Spark loads, written by the first JVM at exit and
+    mapped by every later one, skips most class loading. The archive is per user, pyspark
+    installation and Java installation; an unusable one is ignored by the JVM. (C1-only JIT,
+    ``-XX:TieredStopAtLevel=1``, starts a second faster still but made every warm Delta operation
+    and a 10M-row predict slower: measured, a net loss even for one ``execute``.)
 
     Returns the options and, when this JVM writes the archive, (the file it writes, the archive's
     place) for _wait_for_jvm_exit to move it into place."""
-    if not local.get("fast_jvm_start", True):
-        return [], None
-    options = ["-XX:TieredStopAtLevel=1"]
-    archive = _class_archive()
+    archive = _class_archive() if local.get("jvm_class_archive", True) else None
     if archive is None:
-        return options, None
+        return [], None
     if archive.is_file():
-        return [*options, f"-XX:SharedArchiveFile={archive}"], None
+        return [f"-XX:SharedArchiveFile={archive}"], None
     # Written under a name of this process's own and moved into place once the JVM has exited
     # (see _wait_for_jvm_exit), so a concurrent command never maps a half-written archive.
     _remove_abandoned(archive)
     pending = archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
-    return [*options, f"-XX:ArchiveClassesAtExit={pending}"], (pending, archive)
+    return [f"-XX:ArchiveClassesAtExit={pending}"], (pending, archive)
 
 
 def _remove_abandoned(archive: Path) -> None:

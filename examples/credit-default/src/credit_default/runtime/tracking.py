@@ -16,17 +16,10 @@ if TYPE_CHECKING:
 
 def configure_mlflow(settings: Settings) -> str:
     """Point MLflow at the environment's store and experiment; return the experiment id."""
-    _quiet()
+    use_store(settings)
     if on_databricks():
-        mlflow.set_tracking_uri("databricks")
-        mlflow.set_registry_uri("databricks-uc")
-        experiment = mlflow.set_experiment(settings.experiment_name)
-        return experiment.experiment_id
+        return mlflow.set_experiment(settings.experiment_name).experiment_id
     state = settings.local_dir
-    state.mkdir(parents=True, exist_ok=True)
-    uri = f"sqlite:///{state / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     name = settings.experiment_name
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is None:
@@ -35,6 +28,21 @@ def configure_mlflow(settings: Settings) -> str:
         experiment_id = experiment.experiment_id
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
+
+
+def use_store(settings: Settings) -> None:
+    """Point MLflow at the environment's tracking store and registry, and no experiment: enough to
+    read the registry (``status``), without opening the tracking store (about a second more locally)."""
+    _quiet()
+    if on_databricks():
+        mlflow.set_tracking_uri("databricks")
+        mlflow.set_registry_uri("databricks-uc")
+        return
+    state = settings.local_dir
+    state.mkdir(parents=True, exist_ok=True)
+    uri = f"sqlite:///{state / 'mlflow.db'}"
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
 
 
 def _quiet() -> None:

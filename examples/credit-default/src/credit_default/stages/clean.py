@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     bronze, silver, quarantine = (settings.table(t) for t in ("bronze", "silver", "quarantine"))
-    pending = sorted(tables.batch_ids(spark, bronze) - tables.batch_ids(spark, silver) - tables.batch_ids(spark, quarantine))
+    pending = tables.pending_batches(spark, bronze, silver, quarantine)
     if not pending:
         return {"batches": [], "rows_passed": 0, "rows_quarantined": 0}
     rows = cleaning.standardize(spark.table(bronze).where(F.col("batch_id").isin(pending)))
