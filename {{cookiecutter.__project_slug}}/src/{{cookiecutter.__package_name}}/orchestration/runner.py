@@ -389,12 +389,15 @@ def _skip_dotnet_shutdown_at_exit() -> None:
 
 def _build_the_expression_grammar_once() -> None:
     """The framework builds its expression parser (a lark grammar) again for every expression it
-    evaluates: about a quarter of a second each, ten seconds of every execution run. The grammar
-    is the same text every time, so the parser built for it is kept and reused."""
+    evaluates, and a lark Reconstructor over it: about a quarter of a second each, ten seconds of
+    every execution run. The grammar is the same text every time, so the parser built for it and
+    its reconstructor are kept and reused (neither keeps state between expressions)."""
     from data_factory_testing_framework._expression_runtime.data_factory_expression import expression_transformer
 
-    if not hasattr(expression_transformer.Lark, "cache_info"):
-        expression_transformer.Lark = functools.cache(expression_transformer.Lark)
+    for name in ("Lark", "Reconstructor"):
+        built = getattr(expression_transformer, name)
+        if not hasattr(built, "cache_info"):
+            setattr(expression_transformer, name, functools.cache(built))
 
 
 def _framework() -> SimpleNamespace:
