@@ -1,0 +1,81 @@
+"""The writers every stage relies on: a batch overwrite replaces exactly its batches and refuses a
+row outside them, pending batches are the ones no later table holds, and record rows built in the
+driver keep their types and nulls."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from pyspark.sql import types as T
+
+from credit_default import tables
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture()
+def table_name(spark):
+    """A throw-away Delta table (batch_id, value), dropped after the test."""
+    created = []
+
+    def create() -> str:
+        name = f"default.writers_{uuid.uuid4().hex[:8]}"
+        spark.sql(f"CREATE TABLE {name} (batch_id STRING, value INT) USING DELTA")
+        created.append(name)
+        return name
+
+    yield create
+    for name in created:
+        spark.sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def _rows(spark, table: str) -> list[tuple]:
+    return sorted(tuple(r) for r in spark.table(table).collect())
+
+
+def test_overwriting_batches_replaces_those_batches_only(spark, table_name):
+    table = table_name()
+    spark.sql(f"INSERT INTO {table} VALUES ('b1', 1), ('b1', 2), ('b2', 3)")
+    tables.replace_batches(spark.createDataFrame([("b1", 10)], "batch_id string, value int"), table, ["b1"])
+    assert _rows(spark, table) == [("b1", 10), ("b2", 3)]
+
+
+def test_a_row_outside_the_batches_fails_the_write_and_changes_nothing(spark, table_name):
+    table = table_name()
+    spark.sql(f"INSERT INTO {table} VALUES ('b1', 1), ('b2', 3)")
+    stray = spark.createDataFrame([("b1", 10), ("b2", 30)], "batch_id string, value int")
+    with pytest.raises(Exception, match="DELTA_REPLACE_WHERE_MISMATCH"):
+        tables.replace_batches(stray, table, ["b1"])
+    assert _rows(spark, table) == [("b1", 1), ("b2", 3)]
+
+
+def test_pending_batches_are_the_ones_no_later_table_holds(spark, table_name):
+    source, done, failed = table_name(), table_name(), table_name()
+    spark.sql(f"INSERT INTO {source} VALUES ('b3', 1), ('b1', 1), ('b2', 1), ('b1', 2), ('b4', 1)")
+    spark.sql(f"INSERT INTO {done} VALUES ('b1', 1)")
+    spark.sql(f"INSERT INTO {failed} VALUES ('b3', 1)")
+    assert tables.pending_batches(spark, source, done, failed) == ["b2", "b4"]
+    assert tables.pending_batches(spark, done, source) == []
+
+
+def test_record_rows_built_in_the_driver_keep_types_and_nulls(spark):
+    schema = T.StructType([
+        T.StructField("name", T.StringType(), False),
+        T.StructField("value", T.DoubleType(), True),
+        T.StructField("passed", T.BooleanType(), True),
+        T.StructField("bin", T.IntegerType(), False),
+        T.StructField("at", T.TimestampType(), False),
+    ])
+    at = datetime(2026, 1, 2, 3, 4, 5)
+    rows = [("a", 0.25, True, 1, at), ("b", None, None, 2, at), ("c", float("nan"), False, 3, at)]
+    frame = tables.local_frame(spark, rows, schema)
+    assert frame.schema == schema
+    # The naive timestamps the records hold are UTC, read in the session's time zone (UTC).
+    shown = frame.orderBy("name").selectExpr("name", "value", "passed", "bin", "date_format(at, 'yyyy-MM-dd HH:mm:ss')")
+    # A NaN metric is stored as null: a comparison with it would never be true or false in SQL.
+    assert [tuple(r) for r in shown.collect()] == [
+        ("a", 0.25, True, 1, "2026-01-02 03:04:05"), ("b", None, None, 2, "2026-01-02 03:04:05"),
+        ("c", None, False, 3, "2026-01-02 03:04:05"),
+    ]
