@@ -70,9 +70,14 @@ def test_record_rows_built_in_the_driver_keep_types_and_nulls(spark):
     ])
     at = datetime(2026, 1, 2, 3, 4, 5)
     rows = [("a", 0.25, True, 1, at), ("b", None, None, 2, at), ("c", float("nan"), False, 3, at)]
-    frame = tables.local_frame(spark, rows, schema)
+    # Records hold naive UTC times: they stay UTC under a session in another time zone.
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "America/Sao_Paulo")
+    try:
+        frame = tables.local_frame(spark, rows, schema)
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
     assert frame.schema == schema
-    # The naive timestamps the records hold are UTC, read in the session's time zone (UTC).
     shown = frame.orderBy("name").selectExpr("name", "value", "passed", "bin", "date_format(at, 'yyyy-MM-dd HH:mm:ss')")
     # A NaN metric is stored as null: a comparison with it would never be true or false in SQL.
     assert [tuple(r) for r in shown.collect()] == [
