@@ -11,7 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import on_databricks, require_reachable
 
@@ -95,13 +95,11 @@ def _local_session(settings: Settings) -> SparkSession:
             "local.maven_repository) at a reachable Maven repository"
         ) from error
     spark.sparkContext.setLogLevel("ERROR")
-    atexit.register(_wait_for_jvm_exit, spark, getattr(spark.sparkContext._gateway, "proc", None),
-                    archive_to_publish)
+    atexit.register(_wait_for_jvm_exit, spark, spark.sparkContext._gateway, archive_to_publish)
     return spark
 
 
-def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None,
-                       archive_to_publish: tuple[Path, Path] | None) -> None:
+def _wait_for_jvm_exit(spark: SparkSession, gateway: Any, archive_to_publish: tuple[Path, Path] | None) -> None:
     """End the JVM with the command and wait for it, instead of leaving it to die after we return.
 
     Until it has exited it holds Derby's lock on the metastore (the next command could not open
@@ -110,6 +108,12 @@ def _wait_for_jvm_exit(spark: SparkSession, jvm: subprocess.Popen | None,
         spark.stop()
     except Exception:  # noqa: BLE001 - exiting anyway; the JVM is ended below
         pass
+    jvm: subprocess.Popen | None = getattr(gateway, "proc", None)
+    # From here the JVM is gone: the Java objects Python frees while it exits must not try to tell
+    # it (py4j would print a "connection reset" traceback for each).
+    client = getattr(gateway, "_gateway_client", None)
+    if client is not None:
+        client.is_connected = False
     if jvm is not None and jvm.poll() is None:
         with contextlib.suppress(OSError):
             jvm.stdin.close()  # the gateway exits on end of input
