@@ -7,6 +7,7 @@ on ``seed``: the same versions and seed give the same model and the same metrics
 
 from __future__ import annotations
 
+import functools
 import math
 import subprocess
 from dataclasses import dataclass
@@ -96,9 +97,16 @@ def model_requirements(model: Any) -> list[str]:
     which costs seconds per registration."""
     params = model.get_params(deep=True) if hasattr(model, "get_params") else {}
     modules = {type(part).__module__.split(".")[0] for part in (model, *params.values())}
-    owners = metadata.packages_distributions()
+    owners = _distributions_by_module()
     names = {name for module in modules for name in owners.get(module, [])} | {"cloudpickle", "numpy", "pandas"}
     return sorted(f"{name}=={metadata.version(name)}" for name in names)
+
+
+@functools.cache
+def _distributions_by_module() -> dict[str, list[str]]:
+    """Top-level module -> installed distributions. Reading every installed package's metadata
+    takes about 1.7 s, so a process that trains several times (the loop, the tests) reads it once."""
+    return metadata.packages_distributions()
 
 
 def git_commit(settings: Settings) -> str | None:
