@@ -19,7 +19,10 @@ install: $(VENV)/.installed
 
 # Render the elected model's project into a fresh folder, install it and run its whole loop locally:
 # train the first champion, then 5 new batches (drift from the 3rd: retrain, redeploy) and a table.
+# init leaves the project's warm engine running for the commands a person tries next (it stops
+# itself when idle; the previous demo's is stopped first).
 demo: install
+	if [ -f $(DEMO)/$(EXAMPLE)/Makefile ]; then $(MAKE) -C $(DEMO)/$(EXAMPLE) --no-print-directory engine-stop PYTHON=$(PY) || true; fi
 	rm -rf $(DEMO)
 	$(VENV)/bin/cookiecutter --no-input --config-file examples/$(EXAMPLE).json --output-dir $(DEMO) .
 	$(PY) -m pip install --quiet --no-deps -e $(DEMO)/$(EXAMPLE)

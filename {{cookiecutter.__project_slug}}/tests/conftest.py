@@ -1,4 +1,5 @@
-"""Shared fixtures: one local Spark session and one isolated local state for the whole run.
+"""Shared fixtures: one warm local engine (Spark over Spark Connect, as commands reach it after
+``init``) and one isolated local state for the whole run.
 
 The state (warehouse, metastore, MLflow store, landing batches) lives in a temporary folder, so
 the tests never touch the project's own ``.local/``. The training pipeline runs once, notebook by
@@ -23,6 +24,7 @@ os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
 os.environ.pop("MLOPS_CONF_DIR", None)
 
 from {{ cookiecutter.__package_name }}.orchestration import stages  # noqa: E402
+from {{ cookiecutter.__package_name }}.runtime import engine  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.notebooks import run_notebook  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.session import get_spark  # noqa: E402
 from {{ cookiecutter.__package_name }}.runtime.tracking import configure_mlflow  # noqa: E402
@@ -30,6 +32,7 @@ from {{ cookiecutter.__package_name }}.settings import load_settings  # noqa: E4
 
 
 def pytest_sessionfinish(session, exitstatus):
+    engine.stop(load_settings("local"))
     shutil.rmtree(STATE, ignore_errors=True)
 
 
@@ -40,6 +43,8 @@ def settings():
 
 @pytest.fixture(scope="session")
 def spark(settings):
+    """The session commands use after ``init``: the warm engine's, over Spark Connect."""
+    engine.start(settings)
     return get_spark(settings)
 
 

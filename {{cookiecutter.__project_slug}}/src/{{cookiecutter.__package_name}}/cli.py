@@ -11,6 +11,7 @@ status    champion / challenger versions, last runs, row counts (``--json`` for 
 report    HTML report: metric per batch, drift per feature, champion timeline (logged to MLflow)
 rollback  make @previous_champion the @champion again
 serve     serve @champion over HTTP with MLflow's model server
+engine    start, stop or show the warm local engine (one Spark + Delta that later commands reuse)
 
 Errors are one line on stderr and exit code 1; nothing half-written is left behind by a stage
 that fails (its run is recorded as failed in ``pipeline_runs``).
@@ -113,6 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[common], help="serve @champion over HTTP (MLflow model server)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_positive, default=5001, help="port (default: 5001)")
+    engine = commands.add_parser("engine", parents=[common],
+                                 help="start, stop or show the warm local engine that commands reuse")
+    engine.add_argument("action", choices=("start", "stop", "status"))
     return parser
 
 

@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 
 from . import registry, simulator, tables
 from .orchestration.runner import run_execution, run_pipeline
+from .runtime import engine as runtime_engine
 from .runtime.session import get_spark
 from .runtime.tracking import configure_mlflow
 from .settings import Settings
@@ -17,11 +18,15 @@ from .settings import Settings
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands = {"init": init, "train": train, "execute": execute, "loop": loop, "stage": stage, "status": status,
-                "report": report, "rollback": rollback, "serve": serve}
+                "report": report, "rollback": rollback, "serve": serve, "engine": engine}
     return commands[args.command](args, settings)
 
 
 def init(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.is_local and (settings.project.get("local") or {}).get("engine", True) and runtime_engine.enabled():
+        info = runtime_engine.start(settings)
+        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} for the commands that follow "
+              "(`engine stop` ends it)")
     spark = get_spark(settings)
     applied = tables.apply_ddl(spark, settings)
     configure_mlflow(settings)
@@ -150,4 +155,19 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     decision = state["last_decision"]
     print(f"  last decision: {decision['decision'] + ' (' + decision['rule'] + ')' if decision else 'none yet'}")
     print("  rows: " + ", ".join(f"{t}={n}" for t, n in state["row_counts"].items()))
+    return 0
+
+
+def engine(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.is_local:
+        raise RuntimeError("the warm engine is local; on Databricks commands use the cluster's session")
+    if args.action == "start":
+        info = runtime_engine.start(settings)
+        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} (pid {info['pid']})")
+    elif args.action == "stop":
+        print("engine: stopped" if runtime_engine.stop(settings) else "engine: none was running")
+    else:
+        info = runtime_engine.running(settings)
+        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} (pid {info['pid']})" if info
+              else "engine: not running (commands start their own Spark)")
     return 0

@@ -3,6 +3,7 @@ model once per Python worker, not once per Arrow batch."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -79,4 +80,4 @@ def test_the_model_is_deserialised_once_per_worker_not_per_arrow_batch(batch, se
         spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", previous)
         cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
     loads = Path(log).read_text(encoding="utf-8").count("loaded")
-    assert 1 <= loads <= spark.sparkContext.defaultParallelism
+    assert 1 <= loads <= (os.cpu_count() or 1)  # local[*]: at most one Python worker per core

@@ -58,7 +58,9 @@ def roc_auc(frame: DataFrame, label: str) -> float:
         F.sum(F.col(label).cast("double")).alias("pos"),
         F.sum(1 - F.col(label).cast("double")).alias("neg"),
     )
-    below = Window.orderBy("score").rowsBetween(Window.unboundedPreceding, -1)
+    # One partition on purpose (a few thousand score buckets at most): said explicitly, so Spark
+    # does not warn about moving all the data to one partition.
+    below = Window.partitionBy(F.lit(0)).orderBy("score").rowsBetween(Window.unboundedPreceding, -1)
     result = (
         buckets.withColumn("neg_below", F.coalesce(F.sum("neg").over(below), F.lit(0.0)))
         .agg(

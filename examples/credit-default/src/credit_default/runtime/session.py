@@ -26,8 +26,11 @@ IVY_SETTINGS_VAR = "SPARK_JARS_IVY_SETTINGS"
 
 
 def get_spark(settings: Settings) -> SparkSession:
-    """The active session on Databricks; otherwise a local one (created once per process)."""
+    """The active session on Databricks; otherwise the warm local engine's (engine.py) when one
+    runs, or a local session of this process's own (created once per process)."""
     from pyspark.sql import SparkSession
+
+    from . import engine
 
     require_reachable(settings)
     if on_databricks():
@@ -35,13 +38,25 @@ def get_spark(settings: Settings) -> SparkSession:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    return _local_session(settings)
+    remote = engine.connect(settings)
+    if remote is not None:
+        return remote
+    if engine.running(settings) is not None:  # engines are off for this command, yet one runs
+        raise RuntimeError(f"the local engine holds this project's metastore: stop it (`engine stop`) or unset "
+                           f"{engine.ENGINE_VAR} to use it")
+    return local_session(settings)
 
 
-def _local_session(settings: Settings) -> SparkSession:
+def local_session(settings: Settings, connect_port: int | None = None) -> SparkSession:
+    """Spark + Delta in this process; with ``connect_port``, also serving Spark Connect there
+    (the warm engine of engine.py)."""
     from delta import configure_spark_with_delta_pip
     from pyspark.sql import SparkSession
 
+    # Set by a Spark Connect session opened earlier (inherited by child processes too): they
+    # would make the builder below ask for a remote session.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
+    os.environ.pop("SPARK_REMOTE", None)
     # Workers must run the driver's interpreter, or UDFs cannot import this package.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -76,6 +91,12 @@ def _local_session(settings: Settings) -> SparkSession:
         .config("spark.driver.extraJavaOptions", " ".join([f"-Dderby.system.home={state}", *jvm_options]))
         .enableHiveSupport()
     )
+    if connect_port is not None:
+        builder = (
+            builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+            .config("spark.connect.grpc.binding.address", "127.0.0.1")
+            .config("spark.connect.grpc.binding.port", str(connect_port))
+        )
     if local.get("driver_memory"):
         builder = builder.config("spark.driver.memory", str(local["driver_memory"]))
     repositories = os.environ.get(REPOSITORIES_VAR) or local.get("maven_repository")
