@@ -11,6 +11,7 @@ back as well as the class. ``benchmarks/`` compares the two and single-process p
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,13 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-# Per Python worker: model key -> deserialised model.
+# Per Python worker: digest of the serialised model -> the model. Workers of the warm engine
+# outlive commands, so the key is the bytes themselves, not a name and version another registry
+# (another local state) could reuse.
 _MODELS: dict[str, Any] = {}
+# Per driver process: (tracking store, model URI) -> loaded version. A registered version never
+# changes, and deploy and predict load the same one within a run.
+_LOADED: dict[tuple[str, str], LoadedModel] = {}
 
 
 @dataclass(frozen=True)
@@ -37,15 +43,13 @@ class LoadedModel:
     version: str
     model: Any
 
-    @property
-    def key(self) -> str:
-        return f"{self.name}/{self.version}"
-
-
 def load(settings: Settings, version: str) -> LoadedModel:
     """The registered ``version`` of the project's model, as the estimator it was logged as."""
     uri = f"models:/{settings.model_name}/{version}"
-    return LoadedModel(settings.model_name, str(version), mlflow.sklearn.load_model(uri))
+    cached = (mlflow.get_tracking_uri(), uri)
+    if cached not in _LOADED:
+        _LOADED[cached] = LoadedModel(settings.model_name, str(version), mlflow.sklearn.load_model(uri))
+    return _LOADED[cached]
 
 
 def _worker_model(key: str, payload: bytes) -> Any:
@@ -61,7 +65,8 @@ def score(frame: DataFrame, loaded: LoadedModel, settings: Settings) -> DataFram
     Classifiers: ``probability`` of the positive class and ``prediction`` = probability >= 0.5
     (the rule of the gate); regressors: ``prediction`` and a null ``probability``.
     """
-    key, payload = loaded.key, cloudpickle.dumps(loaded.model)
+    payload = cloudpickle.dumps(loaded.model)
+    key = hashlib.sha256(payload).hexdigest()
     names = features.feature_names()
     classification = settings.is_classification
 

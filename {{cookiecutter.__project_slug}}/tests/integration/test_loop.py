@@ -13,11 +13,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
+import {{ cookiecutter.__package_name }}
 from {{ cookiecutter.__package_name }} import features, registry
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.loop import run_loop, table
@@ -173,7 +175,8 @@ def test_serve_answers_predictions_over_http(steps, spark, project):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "{{ cookiecutter.__package_name }}", "serve", "--port", str(port)],
-        env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        # The package from this checkout, installed or not.
+        env={**os.environ, "PYTHONPATH": str(Path({{ cookiecutter.__package_name }}.__file__).resolve().parents[1])}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 120
