@@ -62,7 +62,7 @@ def running(settings: Settings) -> dict[str, Any] | None:
         info = json.loads(state_file(settings).read_text())
     except (OSError, ValueError):
         return None
-    if not _alive(int(info.get("pid", 0))):
+    if not alive(int(info.get("pid", 0))):
         state_file(settings).unlink(missing_ok=True)  # left by an engine that was killed
         return None
     return info
@@ -129,9 +129,9 @@ def _terminate(settings: Settings, info: dict[str, Any]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 120  # the JVM may still be writing its class archive
-    while _alive(pid) and time.monotonic() < deadline:
+    while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _alive(pid):
+    if alive(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     state_file(settings).unlink(missing_ok=True)
@@ -186,7 +186,8 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process runs (a process that has exited but was not yet reaped does not)."""
     if pid <= 0:
         return False
     try:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import on_databricks, require_reachable
+from . import engine, on_databricks, require_reachable
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -29,8 +29,6 @@ def get_spark(settings: Settings) -> SparkSession:
     """The active session on Databricks; otherwise the warm local engine's (engine.py) when one
     runs, or a local session of this process's own (created once per process)."""
     from pyspark.sql import SparkSession
-
-    from . import engine
 
     require_reachable(settings)
     if on_databricks():
@@ -173,18 +171,8 @@ def _remove_abandoned(archive: Path) -> None:
     """Archives left half-written by processes that were killed (they are large)."""
     for pending in archive.parent.glob(f"{archive.name}.*.tmp"):
         pid = pending.name.removeprefix(f"{archive.name}.").removesuffix(".tmp")
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not engine.alive(int(pid)):
             pending.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's
-    return True
 
 
 def _class_archive() -> Path | None:
