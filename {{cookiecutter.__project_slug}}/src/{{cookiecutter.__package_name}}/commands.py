@@ -25,8 +25,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def init(args: argparse.Namespace, settings: Settings) -> int:
     if settings.is_local and (settings.project.get("local") or {}).get("engine", True) and runtime_engine.enabled():
         info = runtime_engine.start(settings)
-        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} for the commands that follow "
-              "(`engine stop` ends it)")
+        print(f"engine: {runtime_engine.describe(info)}, for the commands that follow (`engine stop` ends it)")
     spark = get_spark(settings)
     applied = tables.apply_ddl(spark, settings)
     configure_mlflow(settings)
@@ -162,12 +161,11 @@ def engine(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.is_local:
         raise RuntimeError("the warm engine is local; on Databricks commands use the cluster's session")
     if args.action == "start":
-        info = runtime_engine.start(settings)
-        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} (pid {info['pid']})")
+        print(f"engine: {runtime_engine.describe(runtime_engine.start(settings))}")
     elif args.action == "stop":
         print("engine: stopped" if runtime_engine.stop(settings) else "engine: none was running")
     else:
         info = runtime_engine.running(settings)
-        print(f"engine: serving Spark Connect on 127.0.0.1:{info['port']} (pid {info['pid']})" if info
+        print(f"engine: {runtime_engine.describe(info)}" if info
               else "engine: not running (commands start their own Spark)")
     return 0

@@ -68,6 +68,10 @@ def running(settings: Settings) -> dict[str, Any] | None:
     return info
 
 
+def describe(info: dict[str, Any]) -> str:
+    return f"serving Spark Connect on 127.0.0.1:{info['port']} (pid {info['pid']})"
+
+
 def connect(settings: Settings) -> SparkSession | None:
     """A Spark Connect session to the running engine; None when none runs (or engines are off)."""
     if not enabled():
