@@ -81,8 +81,7 @@ def connect(settings: Settings) -> SparkSession | None:
         return None
     if info.get("code") != code_fingerprint():
         print("engine: the project's code changed since it started; restarting it", file=sys.stderr)
-        stop(settings)
-        info = start(settings)
+        info = start(settings)  # replaces an engine running other code
     _touch(settings)
     return _session(info["port"])
 
@@ -120,6 +119,8 @@ def start(settings: Settings) -> dict[str, Any]:
 
 def stop(settings: Settings) -> bool:
     """Stop the running engine and wait for it; False when none ran."""
+    if running(settings) is None:
+        return False  # nothing to stop (and perhaps no local state at all, e.g. before `init`)
     with _lock(settings):
         info = running(settings)
         if info is None:
