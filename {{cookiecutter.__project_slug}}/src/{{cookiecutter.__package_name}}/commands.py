@@ -30,7 +30,8 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     applied = tables.apply_ddl(spark, settings)
     configure_mlflow(settings)
     created = tables.declared(settings)
-    print(f"schema {settings.catalog}.{settings.schema}: {len(applied)} statements applied "
+    done = f"{len(applied)} statements applied" if applied else "already current"
+    print(f"schema {settings.catalog}.{settings.schema}: {done} "
           f"(tables {', '.join(created['table'])}; views {', '.join(created['view'])})")
     if settings.is_local:
         seeded = simulator.write_history(settings)

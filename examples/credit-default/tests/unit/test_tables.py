@@ -1,6 +1,6 @@
 """The writers every stage relies on: a batch overwrite replaces exactly its batches and refuses a
-row outside them, pending batches are the ones no later table holds, and record rows built in the
-driver keep their types and nulls."""
+row outside them, pending batches are the ones no later table holds, record rows built in the
+driver keep their types and nulls, and the DDL runs again only when it is not current."""
 
 from __future__ import annotations
 
@@ -84,3 +84,27 @@ def test_record_rows_built_in_the_driver_keep_types_and_nulls(spark):
         ("a", 0.25, True, 1, "2026-01-02 03:04:05"), ("b", None, None, 2, "2026-01-02 03:04:05"),
         ("c", None, False, 3, "2026-01-02 03:04:05"),
     ]
+
+
+def test_the_ddl_is_applied_again_only_when_it_changed_or_something_it_declares_is_missing(
+        spark, initialised, monkeypatch):
+    settings, declared = initialised, tables.ddl_statements(initialised)
+    probe = f"CREATE OR REPLACE VIEW {settings.catalog}.{settings.schema}.ddl_probe AS SELECT 1 AS one"
+    monkeypatch.setattr(tables, "_APPLIED", set())  # as a new command would
+    assert tables.apply_ddl(spark, settings) == []  # current: no statement runs
+
+    try:
+        monkeypatch.setattr(tables, "ddl_statements", lambda _: [*declared, probe])  # sql/ edited
+        constraints = sum(1 for statement in declared if tables._CONSTRAINT.match(statement))
+        assert len(tables.apply_ddl(spark, settings)) == len(declared) + 1 - constraints  # constraints exist
+        assert spark.catalog.tableExists(settings.table("ddl_probe"))
+
+        spark.sql(f"DROP VIEW {settings.table('ddl_probe')}")  # dropped by hand: the next command restores it
+        monkeypatch.setattr(tables, "_APPLIED", set())
+        assert tables.apply_ddl(spark, settings)
+        assert spark.catalog.tableExists(settings.table("ddl_probe"))
+    finally:
+        spark.sql(f"DROP VIEW IF EXISTS {settings.table('ddl_probe')}")
+        monkeypatch.undo()
+        monkeypatch.setattr(tables, "_APPLIED", set())
+        tables.apply_ddl(spark, settings)
