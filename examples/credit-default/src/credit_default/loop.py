@@ -85,7 +85,10 @@ def run_loop(
         run = run_execution(spark, settings, echo=stage_echo)
         decision = run.decision
         champion = registry.version_by_alias(client, settings.model_name, registry.CHAMPION)
-        steps.append(Step(name, label, decision["decision"], decision["rule"], decision.get("model_version"),
+        # The run takes the oldest batch without a decision: the one just landed, unless an
+        # earlier run failed before deciding on its batch (then that one first).
+        steps.append(Step(decision.get("batch_id") or name, label, decision["decision"], decision["rule"],
+                          decision.get("model_version"),
                           champion.version if champion else None, time.monotonic() - began))
         echo(_line(steps[-1], run.promotion))
     _fill_measures(spark, settings, steps)
