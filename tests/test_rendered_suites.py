@@ -50,8 +50,9 @@ def _prime(project: Path) -> None:
     JVMs resolving the same jars at once may collide in that cache)."""
     env = {**os.environ, "MLOPS_LOCAL_DIR": str(project / ".local-prime"), "PYTHONPATH": str(project / "src")}
     for action in ("start", "stop"):
-        subprocess.run([sys.executable, "-m", project.name.replace("-", "_"), "engine", action], cwd=project,
-                       env=env, capture_output=True, text=True, timeout=600, check=True)
+        done = subprocess.run([sys.executable, "-m", project.name.replace("-", "_"), "engine", action],
+                              cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False)
+        assert done.returncode == 0, f"engine {action} before the suites: {(done.stderr or done.stdout)[-2000:]}"
 
 
 @pytest.fixture(scope="module")
