@@ -91,8 +91,8 @@ def test_rendered_project_suite_passes(suites, render):
     except subprocess.TimeoutExpired:
         process.kill()
         raise AssertionError(f"{render}: suite still running after {TIMEOUT} s") from None
-    text = output.read_text(errors="replace")
-    tail = "\n".join(text.splitlines()[-40:])
+    lines = output.read_text(errors="replace").splitlines() or ["(no output)"]
+    tail = "\n".join(lines[-40:])
     assert returncode == 0, tail
-    last = text.splitlines()[-1]
+    last = lines[-1]
     assert " passed" in last and "failed" not in last, tail
