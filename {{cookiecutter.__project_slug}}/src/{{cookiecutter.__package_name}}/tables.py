@@ -86,8 +86,12 @@ def ddl_statements(settings: Settings) -> list[str]:
 
 def declared(settings: Settings) -> dict[str, list[str]]:
     """The tables and views ``sql/`` creates, by kind ("table", "view"), in file order."""
+    return _created_by(ddl_statements(settings))
+
+
+def _created_by(statements: Sequence[str]) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {"table": [], "view": []}
-    for statement in ddl_statements(settings):
+    for statement in statements:
         created = _CREATED.match(statement)
         if created:
             found[created.group(1).lower()].append(created.group(2))
@@ -103,9 +107,10 @@ def fingerprint(statements: Sequence[str]) -> str:
     return hashlib.sha256("\n;\n".join(statements).encode()).hexdigest()[:16]
 
 
-def _current(spark: SparkSession, settings: Settings, statements: Sequence[str]) -> bool:
-    """The schema holds every table and view the DDL declares, applied under this fingerprint
-    (two catalog reads instead of one round trip per statement)."""
+def _current(spark: SparkSession, settings: Settings, statements: Sequence[str], applied_as: str) -> bool:
+    """The schema holds every table and view ``statements`` declare, and was last brought up to
+    them under the fingerprint ``applied_as`` (two catalog reads instead of one round trip per
+    statement)."""
     from pyspark.errors import AnalysisException
 
     schema = f"{settings.catalog}.{settings.schema}"
@@ -113,11 +118,10 @@ def _current(spark: SparkSession, settings: Settings, statements: Sequence[str])
         described = {row[0]: row[1] for row in spark.sql(f"DESCRIBE SCHEMA EXTENDED {schema}").collect()}
     except AnalysisException:  # no schema yet
         return False
-    if f"({FINGERPRINT_PROPERTY},{fingerprint(statements)})" not in (described.get("Properties") or ""):
+    if f"({FINGERPRINT_PROPERTY},{applied_as})" not in (described.get("Properties") or ""):
         return False
     present = {row["tableName"] for row in spark.sql(f"SHOW TABLES IN {schema}").collect()}
-    names = [created.group(2) for created in map(_CREATED.match, statements) if created]
-    return set(names) <= present
+    return {name for names in _created_by(statements).values() for name in names} <= present
 
 
 def apply_ddl(spark: SparkSession, settings: Settings) -> list[str]:
@@ -126,7 +130,7 @@ def apply_ddl(spark: SparkSession, settings: Settings) -> list[str]:
     applied ([] when the schema was current)."""
     statements = ddl_statements(settings)
     key = (settings.catalog, settings.schema, fingerprint(statements))
-    if key in _APPLIED or _current(spark, settings, statements):
+    if key in _APPLIED or _current(spark, settings, statements, key[2]):
         _APPLIED.add(key)
         return []
     applied = []
