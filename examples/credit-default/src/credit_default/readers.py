@@ -9,21 +9,15 @@ append-only logs; :func:`read_view` applies the same rule to the log (the newest
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .tables import LATEST
+from .warehouse import open_table
 
 if TYPE_CHECKING:
     import pandas as pd
-    from deltalake import DeltaTable
 
     from .settings import Settings
-
-
-def table_path(settings: Settings, name: str) -> Path:
-    """Where local Spark keeps a managed table: ``<warehouse>/<schema>.db/<name>``."""
-    return settings.local_dir / "warehouse" / f"{settings.schema}.db" / name
 
 
 def read_table(settings: Settings, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
@@ -33,7 +27,7 @@ def read_table(settings: Settings, name: str, columns: list[str] | None = None) 
 
         frame = get_spark(settings).table(settings.table(name))
         return (frame.select(*columns) if columns else frame).toPandas()
-    table = _local_table(settings, name)
+    table = open_table(settings, name)
     return table.to_pandas(columns=columns) if table is not None else None
 
 
@@ -51,13 +45,6 @@ def row_count(settings: Settings, name: str) -> int:
         from .runtime.session import get_spark
 
         return get_spark(settings).table(settings.table(name)).count()
-    table = _local_table(settings, name)
+    table = open_table(settings, name)
     return table.count() if table is not None else 0
 
-
-def _local_table(settings: Settings, name: str) -> DeltaTable | None:
-    """The local Delta table, opened with delta-rs (None if it does not exist yet)."""
-    from deltalake import DeltaTable
-
-    path = str(table_path(settings, name))
-    return DeltaTable(path) if DeltaTable.is_deltatable(path) else None

@@ -102,7 +102,7 @@ def write_metrics(
         )
         for m in metrics
     ]
-    tables.append(tables.local_frame(spark, rows, METRICS_SCHEMA), settings.table("metrics_log"))
+    tables.append_rows(spark, settings, "metrics_log", rows, METRICS_SCHEMA)
 
 
 @dataclass
@@ -135,7 +135,7 @@ def recorded_stage(
             round(time.monotonic() - clock, 3), trigger_time or None,
             json.dumps(record.output, default=str) if record.output else None, error, record.mlflow_run_id,
         )
-        tables.append(tables.local_frame(spark, [row], PIPELINE_RUNS_SCHEMA), settings.table("pipeline_runs_log"))
+        tables.append_rows(spark, settings, "pipeline_runs_log", [row], PIPELINE_RUNS_SCHEMA)
 
     try:
         yield record

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from string import Template
 from typing import TYPE_CHECKING
 
-from . import data_source, features
+from . import data_source, features, warehouse
 from .runtime import on_databricks
 
 if TYPE_CHECKING:
@@ -152,9 +152,10 @@ def table_version(spark: SparkSession, table: str) -> int:
     return int(spark.sql(f"DESCRIBE HISTORY {table} LIMIT 1").collect()[0]["version"])
 
 
-def batch_ids(spark: SparkSession, table: str) -> set[str]:
-    """Batches already written to ``table``."""
-    return {row[0] for row in spark.table(table).select("batch_id").distinct().collect()}
+def batch_ids(spark: SparkSession, *tables: str) -> set[str]:
+    """Batches already written to any of ``tables`` (tables or views with a ``batch_id``): one query."""
+    query = " UNION ".join(f"SELECT batch_id FROM {table}" for table in tables)
+    return {row[0] for row in spark.sql(query).collect()}
 
 
 def pending_batches(spark: SparkSession, source: str, *done: str) -> list[str]:
@@ -164,21 +165,27 @@ def pending_batches(spark: SparkSession, source: str, *done: str) -> list[str]:
     return sorted(row[0] for row in spark.sql(query).collect())
 
 
-def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> None:
-    """Write ``df`` as the whole content of ``batches`` in ``table`` (rerun-safe append)."""
+def replace_batches(df: DataFrame, table: str, batches: Iterable[str]) -> int:
+    """Write ``df`` as the whole content of ``batches`` in ``table`` (rerun-safe append); returns
+    the rows written."""
     listed = sorted(set(batches))
-    if listed:
-        replace_where(df, table, "batch_id IN ({})".format(", ".join(sql_string(b) for b in listed)))
+    if not listed:
+        return 0
+    return replace_where(df, table, "batch_id IN ({})".format(", ".join(sql_string(b) for b in listed)))
 
 
-def replace_where(df: DataFrame, table: str, predicate: str) -> None:
+def replace_where(df: DataFrame, table: str, predicate: str) -> int:
     """Make ``df`` the rows of ``table`` matching ``predicate``, atomically (one Delta commit); a row
-    of ``df`` outside ``predicate`` fails the write. The DataFrameWriterV2 overwrite does what the
-    ``replaceWhere`` option of ``saveAsTable`` does in two thirds of the time (1.5 s against 2.4 s
-    for a 5,000-row batch, warm, local)."""
+    of ``df`` outside ``predicate`` fails the write. Returns the rows written, counted by the write
+    itself (an observation), not by reading the table again (0.4–1.3 s a stage, warm, local).
+    The DataFrameWriterV2 overwrite does what the ``replaceWhere`` option of ``saveAsTable`` does
+    in two thirds of the time (1.5 s against 2.4 s for a 5,000-row batch, warm, local)."""
+    from pyspark.sql import Observation
     from pyspark.sql import functions as F
 
-    df.writeTo(table).overwrite(F.expr(predicate))
+    written = Observation()
+    df.observe(written, F.count(F.lit(1)).alias("rows")).writeTo(table).overwrite(F.expr(predicate))
+    return int(written.get["rows"])
 
 
 def local_frame(spark: SparkSession, rows: Sequence[tuple], schema: StructType) -> DataFrame:
@@ -198,9 +205,21 @@ def local_frame(spark: SparkSession, rows: Sequence[tuple], schema: StructType) 
     return spark.createDataFrame(frame, schema)
 
 
-def append(df: DataFrame, table: str) -> None:
-    """Add ``df``'s rows to ``table`` in one commit (the loop's records: see the module docstring)."""
-    df.writeTo(table).append()
+def append_rows(spark: SparkSession, settings: Settings, name: str, rows: Sequence[tuple], schema: StructType) -> None:
+    """Add ``rows`` (tuples in ``schema``'s column order) to the loop's table ``name`` in one commit:
+    the records (see the module docstring). Locally straight into the warehouse with delta-rs
+    (warehouse.py: 0.02 s a commit, against 0.4 s through Spark); on Databricks through Spark."""
+    if not rows:
+        return
+    if settings.is_local:
+        warehouse.append(settings, name, rows, schema.fieldNames())
+    else:
+        append_with_spark(spark, settings.table(name), rows, schema)
+
+
+def append_with_spark(spark: SparkSession, table: str, rows: Sequence[tuple], schema: StructType) -> None:
+    """:func:`append_rows` on Databricks: the rows built in the driver, one Spark commit."""
+    local_frame(spark, rows, schema).writeTo(table).append()
 
 
 def merge_rows(spark: SparkSession, df: DataFrame, table: str, keys: Sequence[str]) -> None:

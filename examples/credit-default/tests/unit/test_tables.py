@@ -1,6 +1,6 @@
 """The writers every stage relies on: a batch overwrite replaces exactly its batches and refuses a
-row outside them, pending batches are the ones no later table holds, record rows built in the
-driver keep their types and nulls, and the DDL runs again only when it is not current."""
+row outside them, pending batches are the ones no later table holds, record rows keep their types
+and nulls whichever route writes them, and the DDL runs again only when it is not current."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import uuid
 from datetime import datetime
 
 import pytest
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from credit_default import tables
+from credit_default import records, tables, warehouse
 
 pytestmark = pytest.mark.spark
 
@@ -38,8 +39,9 @@ def _rows(spark, table: str) -> list[tuple]:
 def test_overwriting_batches_replaces_those_batches_only(spark, table_name):
     table = table_name()
     spark.sql(f"INSERT INTO {table} VALUES ('b1', 1), ('b1', 2), ('b2', 3)")
-    tables.replace_batches(spark.createDataFrame([("b1", 10)], "batch_id string, value int"), table, ["b1"])
+    written = tables.replace_batches(spark.createDataFrame([("b1", 10)], "batch_id string, value int"), table, ["b1"])
     assert _rows(spark, table) == [("b1", 10), ("b2", 3)]
+    assert written == 1  # what the write counted, not the rows it replaced
 
 
 def test_a_row_outside_the_batches_fails_the_write_and_changes_nothing(spark, table_name):
@@ -84,6 +86,36 @@ def test_record_rows_built_in_the_driver_keep_types_and_nulls(spark):
         ("a", 0.25, True, 1, "2026-01-02 03:04:05"), ("b", None, None, 2, "2026-01-02 03:04:05"),
         ("c", None, False, 3, "2026-01-02 03:04:05"),
     ]
+
+
+def test_a_record_reads_the_same_whichever_route_wrote_it(spark, initialised):
+    """Locally records go straight into the warehouse with delta-rs; on Databricks through Spark.
+    Both routes must leave the same row in the table, and delta-rs must refuse what Spark refuses."""
+    settings = initialised
+    runs = {route: f"route-{route}-{uuid.uuid4().hex[:8]}" for route in ("local", "spark")}
+    at = datetime(2026, 1, 2, 3, 4, 5)
+
+    def metric(run_id: str, value: float | None, comparison: str | None = ">=") -> tuple:
+        return (settings.model_name, "metrics", "1", "b9", "batch", "pass_rate", "", value, 0.9, comparison,
+                None, None, None, run_id, at)
+
+    rows = {route: [metric(run, 0.95), metric(run, float("nan"))] for route, run in runs.items()}
+    warehouse.append(settings, "metrics_log", rows["local"], records.METRICS_SCHEMA.fieldNames())
+    tables.append_with_spark(spark, settings.table("metrics_log"), rows["spark"], records.METRICS_SCHEMA)
+
+    def read(run_id: str) -> list[tuple]:
+        frame = spark.table(settings.table("metrics_log")).where(f"pipeline_run_id = '{run_id}'")
+        shown = frame.drop("pipeline_run_id").withColumn("recorded_at", F.date_format("recorded_at", "yyyy-MM-dd HH:mm:ss"))
+        return sorted((tuple(r) for r in shown.collect()), key=repr)
+
+    assert read(runs["local"]) == read(runs["spark"])
+    assert {r[7] for r in read(runs["local"])} == {0.95, None}  # NaN stored as null by both
+    assert {r[-1] for r in read(runs["local"])} == {"2026-01-02 03:04:05"}  # naive times are UTC
+
+    refused = f"refused-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(Exception, match="metrics_comparison|validation"):  # the table's CHECK constraint
+        warehouse.append(settings, "metrics_log", [metric(refused, 1.0, "bogus")], records.METRICS_SCHEMA.fieldNames())
+    assert read(refused) == []
 
 
 def test_the_ddl_is_applied_again_only_when_it_changed_or_something_it_declares_is_missing(

@@ -47,7 +47,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     decision = decide(evidence, rules)
     row = (settings.model_name, champion, evidence.batch_id or "", decision.decision, decision.rule,
            json.dumps(decision.inputs, default=str, sort_keys=True), ctx.pipeline_run_id, now())
-    tables.append(tables.local_frame(spark, [row], DECISIONS_SCHEMA), settings.table("monitoring_decisions_log"))
+    tables.append_rows(spark, settings, "monitoring_decisions_log", [row], DECISIONS_SCHEMA)
     return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id or "",
             "model_version": champion}
 

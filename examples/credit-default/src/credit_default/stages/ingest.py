@@ -43,6 +43,5 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     count = 0
     if frames:
         new_rows = reduce(lambda a, b: a.unionByName(b), frames).withColumn("ingested_at", F.current_timestamp())
-        tables.replace_batches(new_rows, bronze, taken)
-        count = spark.table(bronze).where(F.col("batch_id").isin(taken)).count()
+        count = tables.replace_batches(new_rows, bronze, taken)
     return {"batches": taken, "rows": count, "waiting_for_labels": waiting}

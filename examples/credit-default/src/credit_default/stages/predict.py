@@ -28,11 +28,7 @@ if TYPE_CHECKING:
 
 def next_batch(spark: SparkSession, settings: Settings) -> str | None:
     """The oldest landed batch with no decision yet and not used for training."""
-    decided = {
-        r[0] for r in spark.table(settings.table("monitoring_decisions")).select("batch_id").distinct().collect()
-    }
-    trained = tables.batch_ids(spark, settings.table("bronze"))
-    done = decided | trained
+    done = tables.batch_ids(spark, settings.table("monitoring_decisions"), settings.table("bronze"))
     pending = [b for b in data_source.list_batches(spark, settings) if b not in done]
     return pending[0] if pending else None
 
@@ -58,8 +54,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         return {**result, "schema_break": str(error)}
     scored = inference.score(rows, inference.load(settings, version), settings)
     scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
-    tables.replace_batches(scored, settings.table("inference_log"), [batch])
-    count = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch).count()
+    count = tables.replace_batches(scored, settings.table("inference_log"), [batch])
     return {**result, "rows_scored": count}
 
 
