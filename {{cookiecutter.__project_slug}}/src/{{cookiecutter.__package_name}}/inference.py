@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
-import mlflow
 import pandas as pd
 from pyspark.sql import functions as F
 
@@ -45,6 +44,10 @@ class LoadedModel:
 
 def load(settings: Settings, version: str) -> LoadedModel:
     """The registered ``version`` of the project's model, as the estimator it was logged as."""
+    # Imported here, not above: every Python worker that scores imports this module (the UDF
+    # refers to _worker_model), and MLflow would add 2–3 s to each worker's start.
+    import mlflow
+
     uri = f"models:/{settings.model_name}/{version}"
     cached = (mlflow.get_tracking_uri(), uri)
     if cached not in _LOADED:

@@ -150,7 +150,8 @@ def _wait_for_jvm_exit(spark: SparkSession, gateway: Any, archive_to_publish: tu
 
 
 def _jvm_options(local: dict) -> tuple[list[str], tuple[Path, Path] | None]:
-    """JVM flags for a fast start, where commands are short and a JVM lives for one command.
+    """JVM flags for a fast start, where commands are short and a JVM lives for one command, and
+    for two cores.
 
     A class-data-sharing archive of the classes Spark loads, written by the first JVM at exit and
     mapped by every later one, skips most class loading. The archive is per user, pyspark
@@ -160,16 +161,21 @@ def _jvm_options(local: dict) -> tuple[list[str], tuple[Path, Path] | None]:
 
     Returns the options and, when this JVM writes the archive, (the file it writes, the archive's
     place) for _wait_for_jvm_exit to move it into place."""
+    # The throughput collector instead of G1 (Java 17's default): on two cores G1's concurrent
+    # threads compete with the work. Measured in fresh processes, alternating: a 1,000,000-row
+    # execution run 35.2/38.1 s against 45.6/41.7 s; 5,000-row loop steps after the first 5.2–5.5 s
+    # against 6.2–6.6 s.
+    options = ["-XX:+UseParallelGC"]
     archive = _class_archive() if local.get("jvm_class_archive", True) else None
     if archive is None:
-        return [], None
+        return options, None
     if archive.is_file():
-        return [f"-XX:SharedArchiveFile={archive}"], None
+        return [*options, f"-XX:SharedArchiveFile={archive}"], None
     # Written under a name of this process's own and moved into place once the JVM has exited
     # (see _wait_for_jvm_exit), so a concurrent command never maps a half-written archive.
     _remove_abandoned(archive)
     pending = archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
-    return [f"-XX:ArchiveClassesAtExit={pending}"], (pending, archive)
+    return [*options, f"-XX:ArchiveClassesAtExit={pending}"], (pending, archive)
 
 
 def _remove_abandoned(archive: Path) -> None:
