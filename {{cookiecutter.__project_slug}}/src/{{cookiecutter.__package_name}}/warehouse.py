@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
+SPARK_CHECKPOINT_INTERVAL = 10  # Delta Lake's default delta.checkpointInterval
+
 
 def table_path(settings: Settings, name: str) -> Path:
     """Where local Spark keeps a managed table: ``<warehouse>/<schema>.db/<name>``."""
@@ -53,3 +55,8 @@ def append(settings: Settings, name: str, rows: Sequence[tuple], columns: Sequen
         schema=schema,
     )
     write_deltalake(table, data, mode="append")
+    # Spark checkpoints a table every 10 commits (the log's state in one file); delta-rs only
+    # every 100 unless told. At Spark's pace no reader, Spark's included, replays over 10 commits.
+    interval = int(table.metadata().configuration.get("delta.checkpointInterval", SPARK_CHECKPOINT_INTERVAL))
+    if table.version() % interval == 0:
+        table.create_checkpoint()

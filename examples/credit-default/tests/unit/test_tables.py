@@ -112,6 +112,12 @@ def test_a_record_reads_the_same_whichever_route_wrote_it(spark, initialised):
     assert {r[7] for r in read(runs["local"])} == {0.95, None}  # NaN stored as null by both
     assert {r[-1] for r in read(runs["local"])} == {"2026-01-02 03:04:05"}  # naive times are UTC
 
+    # A stage appends one row at a time: past a checkpoint (every 10 commits), Spark reads them all.
+    one_by_one = f"route-many-{uuid.uuid4().hex[:8]}"
+    for value in range(12):
+        warehouse.append(settings, "metrics_log", [metric(one_by_one, value)], records.METRICS_SCHEMA.fieldNames())
+    assert sorted(r[7] for r in read(one_by_one)) == list(range(12))
+
     refused = f"refused-{uuid.uuid4().hex[:8]}"
     with pytest.raises(Exception, match="metrics_comparison|validation"):  # the table's CHECK constraint
         warehouse.append(settings, "metrics_log", [metric(refused, 1.0, "bogus")], records.METRICS_SCHEMA.fieldNames())
