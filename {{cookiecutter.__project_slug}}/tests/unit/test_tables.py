@@ -122,6 +122,8 @@ def test_a_record_reads_the_same_whichever_route_wrote_it(spark, initialised):
     with pytest.raises(Exception, match="metrics_comparison|validation"):  # the table's CHECK constraint
         warehouse.append(settings, "metrics_log", [metric(refused, 1.0, "bogus")], records.METRICS_SCHEMA.fieldNames())
     assert read(refused) == []
+    with pytest.raises(RuntimeError, match="has no column no_such_column"):
+        warehouse.append(settings, "metrics_log", [(1.0,)], ["no_such_column"])
 
 
 def test_the_ddl_is_applied_again_only_when_it_changed_or_something_it_declares_is_missing(

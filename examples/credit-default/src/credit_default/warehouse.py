@@ -40,8 +40,8 @@ def append(settings: Settings, name: str, rows: Sequence[tuple], columns: Sequen
     """Add ``rows`` (tuples of ``columns``' values) to the local table ``name`` in one commit.
 
     Values are matched to the table's columns by name and converted to their types (naive
-    timestamps are UTC; NaN becomes null, as through Spark). A missing table is an error, never
-    created here: the DDL in ``sql/`` owns the tables."""
+    timestamps are UTC; NaN becomes null, as through Spark). A missing table, or a column the
+    table lacks, is an error, never created here: the DDL in ``sql/`` owns the tables."""
     import pyarrow as pa
     from deltalake import write_deltalake
 
@@ -49,6 +49,10 @@ def append(settings: Settings, name: str, rows: Sequence[tuple], columns: Sequen
     if table is None:
         raise RuntimeError(f"table {settings.table(name)} does not exist: run `init` first")
     schema = pa.schema(table.schema().to_arrow())
+    unknown = sorted(set(columns) - set(schema.names))
+    if unknown:  # Spark would refuse them too; never drop a value silently
+        raise RuntimeError(f"table {settings.table(name)} has no column {', '.join(unknown)}: "
+                           "is sql/ applied (`init`)?")
     values = dict(zip(columns, zip(*rows)))
     data = pa.Table.from_arrays(
         [pa.array(values.get(field.name, [None] * len(rows)), type=field.type, from_pandas=True) for field in schema],
