@@ -90,8 +90,6 @@ class Metric:
 def write_metrics(
     spark: SparkSession, settings: Settings, stage: str, pipeline_run_id: str, metrics: list[Metric]
 ) -> None:
-    if not metrics:
-        return
     recorded = now()
     rows = [
         (
