@@ -6,13 +6,21 @@ The answers arrive as ONE JSON document in a raw string and are read as data.
 What to do for each answer is one table, ``OPTION_FILES``: for a variable and
 its chosen value, the paths to remove and the paths to rename. The pruning is
 idempotent: a path that is already gone is skipped, so running it twice, or on
-an already pruned project, changes nothing. No network, no other side effect.
+an already pruned project, changes nothing. No network, no other side effect
+than the message below.
+
+Then it prints, on stdout, where the project is and what to run next:
+``NEXT_STEPS`` (each a target of the rendered Makefile) and ``FILES_TO_EDIT``
+(the four files of the rendered README). Printed only when run as a script,
+never when the tests import this file; printed again when cruft re-runs it.
 Keep this file free of Jinja markup other than the ``CONTEXT`` line.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -37,6 +45,15 @@ OPTION_FILES = {
         "regression": {"remove": [], "rename": {}},
     },
 }
+
+# What a data scientist runs after `cd` into the project: (command, what it does).
+NEXT_STEPS = [
+    ("make install", "creates .venv with the pinned dependencies"),
+    ("make init && make loop", "sample data and tables, a first champion, then 5 new batches"),
+]
+
+# The files a data scientist edits, under src/<package>/ (README: "The four files you edit").
+FILES_TO_EDIT = ["data_source.py", "cleaning.py", "features.py", "model.py"]
 
 
 def actions_for(context):
@@ -79,13 +96,55 @@ def prune(root, context):
         rename_path(root, source, target)
 
 
+def cd_target(project_dir, invoked_from):
+    """How to reach ``project_dir`` from the user's shell folder ``invoked_from``.
+
+    Relative when the project is under that folder (``credit-default``), else
+    the absolute path; quoted for a POSIX shell when it needs to be.
+    """
+    project_dir = Path(project_dir).resolve()
+    target = project_dir
+    if invoked_from:
+        try:
+            target = project_dir.relative_to(Path(invoked_from).resolve())
+        except (OSError, ValueError):
+            target = project_dir
+    return shlex.quote(str(target))
+
+
+def next_steps_message(project_dir, context, invoked_from=None):
+    """The lines printed once the project is generated."""
+    project_dir = Path(project_dir).resolve()
+    package = context.get("__package_name", "")
+    width = max(len(command) for command, _ in NEXT_STEPS)
+    lines = ["", f"Created the project folder {project_dir}", "", "Next steps:"]
+    lines.append(f"  cd {cd_target(project_dir, invoked_from)}")
+    lines += [f"  {command.ljust(width)}   # {purpose}" for command, purpose in NEXT_STEPS]
+    lines += ["", f"Then edit the four files in src/{package}/ (see README.md): {', '.join(FILES_TO_EDIT)}"]
+    return "\n".join(lines)
+
+
+def show(message):
+    """Print ``message``; a console that cannot show it must not fail the generation.
+
+    A failing post_gen_project hook makes cookiecutter delete the project.
+    """
+    try:
+        print(message, flush=True)
+    except (OSError, UnicodeError):
+        pass
+
+
 def main(context=None):
     context = CONTEXT if context is None else context
+    project_dir = Path.cwd()
     try:
-        prune(Path.cwd(), context)
+        prune(project_dir, context)
     except OSError as error:
         print(f"ERROR: post_gen_project: could not prune the project ({error})", file=sys.stderr)
         sys.exit(1)
+    # cookiecutter runs this hook inside the project; PWD is still the user's shell folder.
+    show(next_steps_message(project_dir, context, os.environ.get("PWD")))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ hook and no project folder left behind.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -399,3 +400,97 @@ def test_post_hook_table_covers_every_choice():
     hook = load_hook("post_gen_project", answers())
     assert set(hook.OPTION_FILES["branching_model"]) == {"gitflow", "trunk"}
     assert set(hook.OPTION_FILES["problem_type"]) == {"classification", "regression"}
+
+
+# --------------------------------------------------------------------------- #
+# post_gen_project: the message printed once the project is generated
+# --------------------------------------------------------------------------- #
+
+
+def makefile_targets(makefile):
+    return set(re.findall(r"^([A-Za-z0-9_.-]+):", makefile.read_text(encoding="utf-8"), flags=re.MULTILINE))
+
+
+def next_step_commands(out):
+    """The commands under "Next steps:", without their comments."""
+    lines = out.split("Next steps:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    return [line.split("   # ", 1)[0].strip() for line in lines]
+
+
+@pytest.mark.parametrize("extra_context", [pytest.param({}, id="default"), pytest.param(NON_DEFAULT_ANSWERS, id="non-default")])
+def test_post_hook_prints_the_next_steps(cookies, baked_output, monkeypatch, capfd, extra_context):
+    # PWD is the user's shell folder; cookiecutter runs the hook inside the project.
+    monkeypatch.setenv("PWD", str(baked_output))
+    result = cookies.bake(extra_context=extra_context)
+
+    assert result.exit_code == 0 and result.exception is None, repr(result.exception)
+    project = result.project_path.resolve()
+    out = capfd.readouterr().out
+    assert f"Created the project folder {project}\n" in out
+
+    commands = next_step_commands(out)
+    assert commands == [f"cd {project.relative_to(baked_output.resolve()).as_posix()}", "make install", "make init && make loop"]
+    named_targets = [step.split()[1] for command in commands[1:] for step in command.split("&&")]
+    assert all(step.split()[0] == "make" for command in commands[1:] for step in command.split("&&"))
+    assert set(named_targets) <= makefile_targets(project / "Makefile"), named_targets
+
+    package = result.context["__package_name"]
+    edit_line = next(line for line in out.splitlines() if line.startswith("Then edit the four files"))
+    folder, names = edit_line.removeprefix("Then edit the four files in ").split(" (see README.md): ")
+    files = [f"{folder}{name}" for name in names.split(", ")]
+    assert files == [f"src/{package}/{name}" for name in ("data_source.py", "cleaning.py", "features.py", "model.py")]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert all((project / name).is_file() and f"`{name}`" in readme for name in files), files
+
+
+def test_post_hook_prints_nothing_when_imported(capfd):
+    load_hook("post_gen_project", answers())
+    assert capfd.readouterr().out == ""
+
+
+def test_post_hook_main_prunes_then_prints(tmp_path, monkeypatch, capsys):
+    context = answers()
+    hook = load_hook("post_gen_project", context)
+    project = tmp_path / "credit-default"
+    make_cd_variants(project)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("PWD", str(tmp_path))
+
+    hook.main(context)
+
+    assert sorted(path.name for path in (project / "azure-pipelines").iterdir()) == ["cd.yml", "ci.yml"]
+    assert next_step_commands(capsys.readouterr().out)[0] == "cd credit-default"
+
+
+@pytest.mark.parametrize(
+    ("project", "invoked_from", "expected"),
+    [
+        pytest.param("credit-default", ".", "credit-default", id="in-the-shell-folder"),
+        pytest.param("out/credit-default", ".", "out/credit-default", id="below-the-shell-folder"),
+        pytest.param("credit-default", "elsewhere", "{root}/credit-default", id="outside-the-shell-folder"),
+        pytest.param("credit-default", None, "{root}/credit-default", id="no-PWD"),
+        pytest.param("my dir/credit-default", ".", "'my dir/credit-default'", id="quoted"),
+    ],
+)
+def test_post_hook_cd_target(tmp_path, project, invoked_from, expected):
+    hook = load_hook("post_gen_project", answers())
+    (tmp_path / project).mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    shell_folder = None if invoked_from is None else str(tmp_path / invoked_from)
+
+    assert hook.cd_target(tmp_path / project, shell_folder) == expected.format(root=tmp_path.resolve())
+
+
+def test_post_hook_message_never_fails_the_generation(monkeypatch):
+    """A failing post_gen_project hook makes cookiecutter delete the project."""
+
+    class ClosedStdout:
+        def write(self, text):
+            raise BrokenPipeError
+
+        def flush(self):
+            raise BrokenPipeError
+
+    hook = load_hook("post_gen_project", answers())
+    monkeypatch.setattr(sys, "stdout", ClosedStdout())
+    hook.show("Created the project folder x")

@@ -115,3 +115,26 @@ def test_non_default_answers_reach_the_project(cookies):
     rendered_text = "\n".join(path.read_text(encoding="utf-8") for path in text_files(result.project_path))
     for value in ("valor_perda", "contrato_id", "data_referencia", "ml_dev", "ml_uat", "ml_prod", "risco_credito", "mae"):
         assert value in rendered_text, f"{value!r} does not appear in the rendered project"
+
+
+def _pins(lines):
+    """{distribution name: the requirement as written} for the requirements in ``lines``."""
+    pins = {}
+    for line in lines:
+        requirement = line.split("#", 1)[0].strip()
+        if requirement:
+            name = re.split(r"[=<>!~;\[ ]", requirement, maxsplit=1)[0].lower().replace("_", "-")
+            pins.setdefault(name, []).append(requirement)
+    return pins
+
+
+def test_every_dependency_a_render_installs_locally_is_pinned_to_the_tested_version(rendered):
+    """A render's [local] and [dev] extras install exactly what the template is tested with
+    (requirements.txt): a newer ruff, pytest or pandas would break an untouched project."""
+    tested = _pins((TEMPLATE_DIR.parent / "requirements.txt").read_text().splitlines())
+    extras = tomllib.loads((rendered.project_path / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    package = rendered.context["__project_slug"]
+    installed = _pins(r for extra in extras.values() for r in extra if not r.startswith(package))
+    loose = {name: written for name, written in installed.items() if any("==" not in r for r in written)}
+    assert not loose, f"not pinned: {loose}"
+    assert {name: tested.get(name) for name in installed} == installed

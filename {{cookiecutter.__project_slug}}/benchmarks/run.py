@@ -46,6 +46,8 @@ import yaml
 # Before anything reads the settings: every table, model and landing file goes here.
 STATE = Path(tempfile.mkdtemp(prefix="mlops-bench-"))
 os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
+# The simulator's sample data, shaped like the declared columns, whatever data_source.py reads.
+os.environ["MLOPS_SAMPLE_DATA"] = "1"
 # Runnable from a checkout without an install.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -112,7 +114,7 @@ def scoring_frame(spark, settings, rows: int):
 
 def bench_scoring(spark, settings, version: str, rows: int) -> dict:
     frame, count = scoring_frame(spark, settings, rows)
-    names = features.feature_names()
+    names = list(features.FEATURE_COLUMNS)
     loaded = inference.load(settings, version)
     udf = mlflow.pyfunc.spark_udf(spark, f"models:/{settings.model_name}/{version}", result_type="double")
     pandas_frame = training.inputs(frame.toPandas())

@@ -2,7 +2,8 @@
 ``init``) and one isolated local state for the whole run.
 
 The state (warehouse, metastore, MLflow store, landing batches) lives in a temporary folder, so
-the tests never touch the project's own ``.local/``. The training pipeline runs once, notebook by
+the tests never touch the project's own ``.local/``, and the data is the simulator's, so the suite
+runs the same whatever ``data_source.py`` reads. The training pipeline runs once, notebook by
 notebook through the local ``dbutils`` shim; tests then read what it left behind.
 """
 
@@ -22,6 +23,9 @@ import yaml
 STATE = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
 os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
 os.environ.pop("MLOPS_CONF_DIR", None)
+# The pipeline reads the simulator's sample data, shaped like data_source.SOURCE_COLUMNS, whatever
+# the project's real source is (tests/unit/test_data_source.py checks that one on its own data).
+os.environ["MLOPS_SAMPLE_DATA"] = "1"
 
 from credit_default.orchestration import stages  # noqa: E402
 from credit_default.runtime import engine  # noqa: E402

@@ -70,7 +70,7 @@ def score(frame: DataFrame, loaded: LoadedModel, settings: Settings) -> DataFram
     """
     payload = cloudpickle.dumps(loaded.model)
     key = hashlib.sha256(payload).hexdigest()
-    names = features.feature_names()
+    names = list(features.FEATURE_COLUMNS)
     classification = settings.is_classification
 
     @F.pandas_udf("prediction double, probability double")

@@ -12,10 +12,14 @@ if TYPE_CHECKING:
 
 # Spark SQL type names (as written in the column declarations) → Spark's simpleString().
 _TYPE_NAMES = {"integer": "int", "long": "bigint", "real": "float", "short": "smallint", "byte": "tinyint"}
-# A batch may carry a narrower numeric type than declared: it is widened, not refused.
+# A batch may carry a narrower type than declared: it is widened, not refused. An integer is read
+# as its text where a STRING is declared (an id inferred as a number from a CSV file), a date as
+# its midnight where a TIMESTAMP is.
 _WIDENINGS = {
     ("int", "bigint"), ("int", "double"), ("bigint", "double"), ("float", "double"),
     ("smallint", "int"), ("tinyint", "int"), ("int", "float"),
+    *((integer, "string") for integer in ("tinyint", "smallint", "int", "bigint")),
+    ("date", "timestamp"),
 }
 FAILED_RULES = "_failed_rules"
 

@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 import {{ cookiecutter.__package_name }}
-from {{ cookiecutter.__package_name }} import features, registry
+from {{ cookiecutter.__package_name }} import features, registry, sources
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.loop import run_loop, table
 from {{ cookiecutter.__package_name }}.orchestration.runner import PipelineFailed, run_pipeline
@@ -85,7 +85,8 @@ def test_broken_schema_alerts_without_retraining_and_keeps_the_champion(steps, s
     [row] = spark.table(project.table("metrics")).where(
         (F.col("batch_id") == broken.batch) & (F.col("metric_name") == "schema_break")
     ).collect()
-    assert row["passed"] is False and "'income' is missing" in row["details"]
+    first = next(iter(sources.declared_columns()))
+    assert row["passed"] is False and f"'{first}' is missing" in row["details"]
 
 
 def test_only_the_retrain_decision_started_a_training_run(steps, spark, project):
@@ -104,7 +105,7 @@ def test_every_scored_batch_is_in_the_inference_log_with_its_model_version(steps
     for step in steps[:3]:
         rows, version = counts[step.batch]
         assert 0.95 * ROWS <= rows <= ROWS and version == step.scored_by  # rows failing expectations are not scored
-    assert set(log.columns) >= {project.id_column, *features.feature_names(), "prediction", "probability",
+    assert set(log.columns) >= {project.id_column, *features.FEATURE_COLUMNS, "prediction", "probability",
                                 "model_name", "model_version", "batch_id", "pipeline_run_id", "scored_at"}
     if project.is_classification:
         assert log.where("probability IS NULL OR probability < 0 OR probability > 1").count() == 0
@@ -120,7 +121,7 @@ def test_metrics_rows_carry_thresholds_and_verdicts(steps, spark, project):
     assert {("batch", "population_stability_index"), ("batch", "js_distance"), ("batch", "ks_test"),
             ("batch", "pass_rate"), ("batch", "drifted_share"), ("production", project.primary_metric)} <= names
     deciding = [r for r in rows if r["metric_name"] in ("population_stability_index", "js_distance") and r["threshold"] is not None]
-    assert {r["feature"] for r in deciding} == {*features.feature_names(), "prediction"}
+    assert {r["feature"] for r in deciding} == {*features.FEATURE_COLUMNS, "prediction"}
     assert any(r["passed"] is False for r in deciding)  # the drift that triggered the retrain
 
 
@@ -189,7 +190,7 @@ def test_serve_answers_predictions_over_http(steps, spark, project):
                     raise AssertionError(server.stdout.read().decode(errors="replace")[-2000:]) from None
                 time.sleep(1)
         # Five rows the champion scored in the loop, as model inputs (the feature columns).
-        scored = spark.table(project.table("inference_log")).limit(5).select(*features.feature_names()).toPandas()
+        scored = spark.table(project.table("inference_log")).limit(5).select(*features.FEATURE_COLUMNS).toPandas()
         payload = {"dataframe_split": json.loads(scored.to_json(orient="split", index=False))}
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),

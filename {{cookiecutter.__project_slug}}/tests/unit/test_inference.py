@@ -27,7 +27,7 @@ def batch(spark, settings):
     ).repartition(4)
     rows = frame.toPandas().set_index(settings.id_column)
     target = raw.set_index(settings.id_column).loc[rows.index, settings.target_column]
-    fitted = model.build_model(settings, {"max_iter": 20}).fit(rows[features.feature_names()], target)
+    fitted = model.build_model(settings, {"max_iter": 20}).fit(rows[list(features.FEATURE_COLUMNS)], target)
     return frame, rows, fitted
 
 
@@ -36,7 +36,7 @@ def test_spark_scores_equal_the_estimators_row_for_row(batch, settings):
     scored = inference.score(frame, inference.LoadedModel("m", "1", fitted), settings)
     assert scored.columns == [*frame.columns, "prediction", "probability"]
     result = scored.toPandas().set_index(settings.id_column).loc[rows.index]
-    x = rows[features.feature_names()]
+    x = rows[list(features.FEATURE_COLUMNS)]
     if settings.is_classification:
         expected = fitted.predict_proba(x)[:, 1]
         np.testing.assert_allclose(result["probability"], expected, rtol=0, atol=1e-12)

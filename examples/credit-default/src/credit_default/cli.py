@@ -1,10 +1,11 @@
 """Command line of the project: ``python -m credit_default <command> [--env ENV]``.
 
-init      create the schema, tables and view (and, locally, the simulator's labelled history)
+init      create the schema, tables and views (and, with sample data, the simulator's labelled history)
 train     run the training pipeline (ingest → clean → features → train → evaluate → promote)
 execute   run the execution pipeline (deploy → predict → metrics → evaluate_metrics) on the next
           batch, then the training pipeline if the decision is retrain
 loop      simulate N new batches through execute (drift from a chosen batch), then print a table
+          (on sample data: data_source.SAMPLE_DATA, or MLOPS_SAMPLE_DATA=1)
 stage     run one stage by name, in this process and without the Data Factory runner (iterating
           on cleaning or features: ``stage clean``, ``stage predict --batch b0003``)
 status    champion / challenger versions, last runs, row counts (``--json`` for machines)
@@ -86,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--env", choices=_environments(), default="local", help="environment (default: local)")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    commands.add_parser("init", parents=[common], help="create schema and tables; seed local sample data")
+    commands.add_parser("init", parents=[common], help="create schema and tables; land sample data if the source is the simulator")
     commands.add_parser("train", parents=[common], help="run the training pipeline")
     commands.add_parser("execute", parents=[common], help="run the execution pipeline (and retrain if it decides so)")
     loop = commands.add_parser("loop", parents=[common], help="simulate new batches through the closed loop")

@@ -8,7 +8,7 @@ import sys
 
 from mlflow import MlflowClient
 
-from . import registry, simulator, tables
+from . import registry, simulator, sources, tables
 from .orchestration.runner import run_execution, run_pipeline
 from .runtime import engine as runtime_engine
 from .runtime.session import get_spark
@@ -33,7 +33,9 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     done = f"{len(applied)} statements applied" if applied else "already current"
     print(f"schema {settings.catalog}.{settings.schema}: {done} "
           f"(tables {', '.join(created['table'])}; views {', '.join(created['view'])})")
-    if settings.is_local:
+    if not sources.uses_sample_data():
+        print(f"data: read by data_source.py ({len(sources.active().list_batches(spark, settings))} batches available)")
+    elif settings.is_local:
         seeded = simulator.write_history(settings)
         print(f"sample data: labelled history written as batch {seeded}" if seeded
               else "sample data: landing batches already present, left as they are")
@@ -75,6 +77,12 @@ def loop(args: argparse.Namespace, settings: Settings) -> int:
 
     if not settings.is_local:
         raise RuntimeError("loop feeds simulated batches: it runs locally only (--env local)")
+    if not sources.uses_sample_data():
+        raise RuntimeError(
+            "loop feeds simulated batches, and this project reads its own data (data_source.py has no "
+            f"SAMPLE_DATA = True): run `execute` as batches land, or try the loop on sample data apart with "
+            f"{sources.SAMPLE_DATA_VAR}=1 MLOPS_LOCAL_DIR=.local-sample"
+        )
     spark = get_spark(settings)
     tables.apply_ddl(spark, settings)
     configure_mlflow(settings)

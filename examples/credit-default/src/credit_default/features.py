@@ -53,7 +53,3 @@ def build_features(df: DataFrame, settings: Settings) -> DataFrame:
         for name, sql_type in FEATURE_COLUMNS.items()
     ]
     return df.select(*keys, *columns)
-
-
-def feature_names() -> list[str]:
-    return list(FEATURE_COLUMNS)

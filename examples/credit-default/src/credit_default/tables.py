@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from string import Template
 from typing import TYPE_CHECKING
 
-from . import data_source, features, warehouse
+from . import features, sources, warehouse
 from .runtime import on_databricks
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def ddl_parameters(settings: Settings) -> dict[str, str]:
         "id_column": id_col,
         "timestamp_column": ts_col,
         "target_column": settings.target_column,
-        "source_columns": _columns_sql(data_source.labelled_columns(settings)),
+        "source_columns": _columns_sql(sources.labelled_columns(settings)),
         "feature_columns": _columns_sql(features.FEATURE_COLUMNS),
         "primary_key": primary_key,
         # The record views: the newest row of each log per natural key (LATEST above).

@@ -55,7 +55,7 @@ def load_training_set(
     if window:
         recent = sorted(r[0] for r in joined.select("batch_id").distinct().collect())[-int(window):]
         joined = joined.where(joined.batch_id.isin(recent))
-    frame = joined.select(*keys, *features.feature_names(), settings.target_column).toPandas()
+    frame = joined.select(*keys, *features.FEATURE_COLUMNS, settings.target_column).toPandas()
     if frame.empty:
         raise ValueError("the training set is empty: run ingest, clean and features first")
     train, holdout = split_out_of_time(frame, settings)
@@ -72,7 +72,7 @@ def split_out_of_time(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataF
 
 def inputs(frame: pd.DataFrame) -> pd.DataFrame:
     """The model's input columns, in declared order."""
-    return frame[features.feature_names()]
+    return frame[list(features.FEATURE_COLUMNS)]
 
 
 def predict(model: Any, frame: pd.DataFrame, settings: Settings) -> tuple[Any, Any]:

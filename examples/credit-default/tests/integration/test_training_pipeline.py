@@ -7,7 +7,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from credit_default import evaluation, model, readers, registry, simulator, tables
+from credit_default import evaluation, model, readers, registry, simulator, sources, tables
 from credit_default.orchestration.runner import PipelineFailed, run_pipeline
 from credit_default.stages import run_stage
 from credit_default.training import inputs, load_training_set, score
@@ -111,8 +111,10 @@ def test_worse_model_is_not_promoted_and_says_why(first_training, spark, setting
 
 
 def test_broken_schema_stops_before_bronze_and_loses_nothing(first_training, spark, settings):
+    # An upstream change: a number column now arrives as text (the first declared one that is not text).
+    column, declared = next((n, t) for n, t in sources.declared_columns().items() if t.upper() != "STRING")
     frame = simulator.generate(settings, 90, 300)
-    frame["income"] = frame["income"].astype(str)
+    frame[column] = frame[column].astype(str)
     simulator.write_batch(settings, 90, frame)
     bronze_before = _count(spark, settings.table("bronze"))
     client = MlflowClient()
@@ -121,7 +123,7 @@ def test_broken_schema_stops_before_bronze_and_loses_nothing(first_training, spa
         with pytest.raises(PipelineFailed) as failure:
             run_pipeline(spark, settings, "training", pipeline_run_id="broken-run", echo=lambda line: None)
         assert failure.value.stage == "ingest"
-        assert "schema break in batch b0090" in str(failure.value) and "'income' is string" in str(failure.value)
+        assert "schema break in batch b0090" in str(failure.value) and f"'{column}' is string, expected {declared.lower()}" in str(failure.value)
         assert _count(spark, settings.table("bronze")) == bronze_before
         [row] = spark.sql(
             f"SELECT status, error FROM {settings.table('pipeline_runs')} WHERE pipeline_run_id = 'broken-run'"

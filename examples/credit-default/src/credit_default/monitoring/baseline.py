@@ -91,7 +91,7 @@ def compute(frame: pd.DataFrame, prediction: np.ndarray, model_version: str, bin
     """The baseline of ``model_version`` from its holdout ``frame`` and its predictions on it."""
     numeric = {
         name: numeric_baseline(frame[name], bins)
-        for name in features.feature_names()
+        for name in features.FEATURE_COLUMNS
         if name not in features.CATEGORICAL_FEATURES
     }
     numeric[PREDICTION] = numeric_baseline(prediction, bins)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import data_source, tables
+from .. import sources, tables
 from ..quality import conform
 
 if TYPE_CHECKING:
@@ -27,17 +27,18 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     done = tables.batch_ids(spark, bronze)
     keys = [settings.id_column, settings.timestamp_column]
     frames, taken, waiting = [], [], []
-    for batch in data_source.list_batches(spark, settings):
+    source = sources.active()
+    for batch in source.list_batches(spark, settings):
         if batch in done:
             continue
-        labels = data_source.read_labels(spark, settings, batch)
+        labels = source.read_labels(spark, settings, batch)
         if labels is None:
             waiting.append(batch)
             continue
-        rows = data_source.read_batch(spark, settings, batch).join(
+        rows = source.read_batch(spark, settings, batch).join(
             labels.select(*keys, settings.target_column), keys, "left"
         )
-        rows = conform(rows, data_source.labelled_columns(settings), f"batch {batch}")
+        rows = conform(rows, sources.labelled_columns(settings), f"batch {batch}")
         frames.append(rows.withColumn("batch_id", F.lit(batch)))
         taken.append(batch)
     count = 0

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import cleaning, data_source, evaluation
+from .. import cleaning, evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
@@ -60,7 +60,7 @@ def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, ver
                    threshold=0.0, comparison="<=", passed=not broken, details=broken)]
     if broken:
         return rows
-    raw = conform(data_source.read_batch(spark, settings, batch), data_source.source_columns(settings), f"batch {batch}")
+    raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
     flagged = flag_failures(cleaning.standardize(raw).withColumn("batch_id", F.lit(batch)),
                             cleaning.expectations(settings, labelled=False))
     (quality,) = summarize(flagged) or [None]
@@ -127,7 +127,7 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
     for batch, version in sorted(scored):
         if (batch, version) in done:
             continue
-        labels = data_source.read_labels(spark, settings, batch)
+        labels = sources.active().read_labels(spark, settings, batch)
         if labels is None:
             continue  # labels arrive later than predictions: measured by a later run
         target = settings.target_column

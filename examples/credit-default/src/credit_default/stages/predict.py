@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import cleaning, data_source, features, inference, tables
+from .. import cleaning, features, inference, sources, tables
 from ..quality import FAILED_RULES, SchemaBreakError, conform, flag_failures
 from .deploy import version_of_run
 
@@ -29,13 +29,13 @@ if TYPE_CHECKING:
 def next_batch(spark: SparkSession, settings: Settings) -> str | None:
     """The oldest landed batch with no decision yet and not used for training."""
     done = tables.batch_ids(spark, settings.table("monitoring_decisions"), settings.table("bronze"))
-    pending = [b for b in data_source.list_batches(spark, settings) if b not in done]
+    pending = [b for b in sources.active().list_batches(spark, settings) if b not in done]
     return pending[0] if pending else None
 
 
 def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFrame:
     """The batch's rows that meet the expectations, as model inputs (raises SchemaBreakError)."""
-    raw = conform(data_source.read_batch(spark, settings, batch), data_source.source_columns(settings), f"batch {batch}")
+    raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
     flagged = flag_failures(cleaning.standardize(raw), cleaning.expectations(settings, labelled=False))
     good = flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES).withColumn("batch_id", F.lit(batch))
     return features.build_features(good, settings)
@@ -62,7 +62,7 @@ def _log_columns(settings: Settings, version: str, pipeline_run_id: str) -> list
     return [
         settings.id_column,
         settings.timestamp_column,
-        *features.feature_names(),
+        *features.FEATURE_COLUMNS,
         "prediction",
         "probability",
         F.lit(settings.model_name).alias("model_name"),
