@@ -95,6 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     loop.add_argument("--drift-at", type=_non_negative, default=3,
                       help="batch (1-based) from which the data drifts; 0 for none (default: 3)")
     loop.add_argument("--drift", type=_strength, default=0.5, help="drift strength, 0 to 1 (default: 0.5)")
+    loop.add_argument("--noise", type=_strength, default=0.0,
+                      help="target variation no input explains, 0 to 1, in the drifted batches: from about 0.5 "
+                           "no model meets the gate (default: 0)")
     loop.add_argument("--rows", type=_positive, default=5000, help="rows per batch (default: 5000)")
     loop.add_argument("--label-delay", type=_non_negative, default=0,
                       help="batches before a batch's labels arrive (default: 0, with the batch)")

@@ -89,7 +89,7 @@ def loop(args: argparse.Namespace, settings: Settings) -> int:
     simulator.write_history(settings)
     steps = run_loop(
         spark, settings, batches=args.batches, drift_at=args.drift_at, strength=args.drift, rows=args.rows,
-        label_delay=args.label_delay, break_schema_at=args.break_schema_at,
+        label_delay=args.label_delay, break_schema_at=args.break_schema_at, noise=args.noise,
         stage_echo=print if args.verbose else (lambda line: None),
     )
     print()

@@ -81,6 +81,8 @@ class GateResult:
     passed: bool
     reason: str
     thresholds: dict[str, float]
+    # Set when the candidate passed only as the better of two failing models: a person should look.
+    alert: str = ""
 
 
 def gate(
@@ -112,8 +114,40 @@ def gate(
             EvaluationResult(metrics=champion, artifacts={}) if champion is not None else None,
         )
     except MlflowException as failure:  # ModelValidationFailedException is one
-        return GateResult(False, " ".join(str(failure).split()), absolute)
+        reason = " ".join(str(failure).split())
+        rescue = _replaces_a_failing_champion(problem_type, rules, candidate, champion)
+        if rescue:
+            return GateResult(True, rescue, absolute, alert=f"{rescue}; the gate said: {reason}")
+        return GateResult(False, reason, absolute)
     versus = " and at least as good as the champion" if champion is not None and improvement == 0 else (
         f" and better than the champion by {improvement}" if champion is not None else " (no champion yet)"
     )
     return GateResult(True, f"met every threshold{versus}", absolute)
+
+
+def _replaces_a_failing_champion(
+    problem_type: str, rules: Gate, candidate: dict[str, float], champion: dict[str, float] | None
+) -> str:
+    """Why a candidate that missed a threshold replaces the champion anyway, or "" if it may not.
+
+    It may when ``rules.replace_failing_champion`` and the champion, scored on the same holdout,
+    misses the primary threshold too, while the candidate beats it there by the required
+    improvement (strictly, when that is 0) and is no worse on any secondary metric: serving the
+    better of two failing models while a person looks at the data beats keeping the worse one.
+    """
+    primary = rules.primary_metric
+    if not rules.replace_failing_champion or champion is None:
+        return ""
+    if meets(problem_type, primary, champion.get(primary), rules.threshold):
+        return ""
+    better = greater_is_better(problem_type, primary)
+    gain = (candidate[primary] - champion[primary]) * (1 if better else -1)
+    if not (gain > 0 and gain >= rules.min_improvement_over_champion):
+        return ""
+    for metric in rules.secondary_thresholds:
+        sign = 1 if greater_is_better(problem_type, metric) else -1
+        if (candidate[metric] - champion[metric]) * sign < 0:
+            return ""
+    bound = "floor" if better else "ceiling"
+    return (f"replaces a failing champion: {primary} {candidate[primary]:.6g} misses its {bound} "
+            f"{rules.threshold:g}, but the champion scores {champion[primary]:.6g} on the same holdout")

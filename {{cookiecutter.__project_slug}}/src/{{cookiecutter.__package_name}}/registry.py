@@ -14,6 +14,8 @@ from mlflow.exceptions import MlflowException
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous_champion"
 # Tags written on every registered version: which run made it and what the gate said.
 TAG_RUN, TAG_GATE, TAG_REASON = "pipeline_run_id", "gate", "gate_reason"
+# Set on a version that passed the gate only by replacing a failing champion: what a person must know.
+TAG_ALERT = "gate_alert"
 
 
 class NoChampionError(LookupError):

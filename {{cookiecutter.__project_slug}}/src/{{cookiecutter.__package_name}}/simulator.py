@@ -19,7 +19,8 @@ Two knobs make a model go stale:
   range, categories towards the rarer ones); the relation with the target does not.
 - ``concept_drift`` (0 = none, 1 = strong): the same inputs, another relation with the target.
 
-``dirty_fraction`` of the rows get a NULL in a column an expectation checks, so the quarantine
+``noise`` adds variation of the target that no input explains (a season the inputs do not
+capture), so that even a retrained model misses the gate. ``dirty_fraction`` of the rows get a NULL in a column an expectation checks, so the quarantine
 path runs on every batch; ``schema_break`` renames the first source column, the way an upstream
 change breaks a feed. The same seed and batch number always give the same rows.
 """
@@ -63,11 +64,14 @@ class Scenario:
     concept_drift: float = 0.0
     dirty_fraction: float = 0.01
     schema_break: bool = False
+    # Variation of the target that no input explains (0 = none, 1 = strong): beyond about 0.5, no
+    # model meets the gate's default thresholds on such data (a season the inputs do not capture).
+    noise: float = 0.0
 
     @classmethod
-    def drifted(cls, strength: float) -> Scenario:
+    def drifted(cls, strength: float, noise: float = 0.0) -> Scenario:
         """A new regime: other inputs (covariate drift) that also relate otherwise to the target."""
-        return cls(covariate_drift=strength, concept_drift=strength)
+        return cls(covariate_drift=strength, concept_drift=strength, noise=noise)
 
 
 @dataclass(frozen=True)
@@ -238,9 +242,10 @@ def _regression_scale(settings: Settings) -> float:
     return float(gate.threshold) if gate.primary_metric in ("rmse", "mae") else 1000.0
 
 
-def _target(settings: Settings, rng: np.random.Generator, score: np.ndarray) -> np.ndarray:
+def _target(settings: Settings, rng: np.random.Generator, score: np.ndarray, noise: float) -> np.ndarray:
     if settings.is_classification:
-        probability = 1 / (1 + np.exp(-(_SLOPE * score + _INTERCEPT)))
+        # Noise weakens the relation: the inputs explain less of who turns out positive.
+        probability = 1 / (1 + np.exp(-(_SLOPE * (1 - 0.7 * noise) * score + _INTERCEPT)))
         return (rng.random(len(score)) < probability).astype("int32")
     low, high, _ = _bounds(settings.target_column, False, _conditions(settings))
     scale = _regression_scale(settings)
@@ -249,7 +254,8 @@ def _target(settings: Settings, rng: np.random.Generator, score: np.ndarray) -> 
         level = (low + high) / 2
     else:
         level = low + 5 * scale if np.isfinite(low) else high - 5 * scale if np.isfinite(high) else 5 * scale
-    values = level + scale * score + _NOISE * scale * rng.normal(0, 1, len(score))
+    spread = np.hypot(_NOISE, 1.2 * noise) * scale
+    values = level + scale * score + spread * rng.normal(0, 1, len(score))
     return np.round(np.clip(values, low, high), 2)
 
 
@@ -279,7 +285,7 @@ def generate(
     columns = domains(settings)
     drawn = {c.name: _draw(rng, c, rows, scenario.covariate_drift) for c in columns}
     score = _score(settings, columns, {name: unit for name, (_, unit) in drawn.items()}, scenario.concept_drift)
-    target = _target(settings, rng, score)
+    target = _target(settings, rng, score, scenario.noise)
     frame = pd.DataFrame({c.name: _with_nulls(drawn[c.name][0], c) for c in columns})
     breakable = breakable_columns(settings)
     if breakable and scenario.dirty_fraction > 0:

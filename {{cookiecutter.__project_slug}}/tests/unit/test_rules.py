@@ -78,29 +78,48 @@ def test_prediction_drift_retrains(rules):
 
 def test_cooldown_alerts_instead_of_retraining_again(rules):
     assert rules.cooldown_batches >= 1
-    evidence = _healthy(rules, prediction_drifted=True, runs_since_retrain=rules.cooldown_batches - 1)
+    evidence = _healthy(rules, performance=[("b0007", _below(rules))], runs_since_promotion=rules.cooldown_batches - 1)
     decision = decide(evidence, rules)
     assert (decision.decision, decision.rule) == (ALERT, "cooldown")
-    assert decision.inputs["fired"] == ["prediction_drift"]
-    after = _healthy(rules, prediction_drifted=True, runs_since_retrain=rules.cooldown_batches)
+    assert decision.inputs["fired"] == ["performance"]
+    after = _healthy(rules, performance=[("b0007", _below(rules))], runs_since_promotion=rules.cooldown_batches)
     assert decide(after, rules).decision == RETRAIN
 
 
+def test_drift_alone_in_cooldown_with_performance_within_is_satisfactory(rules):
+    drifted = _healthy(rules, prediction_drifted=True, runs_since_promotion=0)
+    decision = decide(drifted, rules)
+    assert (decision.decision, decision.rule) == (SATISFACTORY, "drift_in_cooldown")
+    assert decision.inputs["fired"] == ["prediction_drift"]
+    # Without a measured batch, drift in cooldown still asks a person.
+    assert decide(_healthy(rules, prediction_drifted=True, runs_since_promotion=0, performance=[]), rules).rule == "cooldown"
+    strict = dataclasses.replace(rules, drift_alerts_in_cooldown=True)
+    assert (decide(drifted, strict).decision, decide(drifted, strict).rule) == (ALERT, "cooldown")
+
+
 def test_escalation_after_failed_retrains_in_a_row(rules):
-    evidence = _healthy(rules, prediction_drifted=True, runs_since_retrain=5,
+    evidence = _healthy(rules, prediction_drifted=True, runs_since_promotion=5,
                         failed_retrains_in_a_row=rules.max_failed_retrains)
     assert (decide(evidence, rules).decision, decide(evidence, rules).rule) == (ALERT, "escalation")
     evidence.failed_retrains_in_a_row = rules.max_failed_retrains - 1
     assert decide(evidence, rules).decision == RETRAIN
 
 
-def test_retrain_history_counts_runs_since_and_failed_retrains():
+def test_retrain_history_counts_runs_since_a_promotion_and_failed_retrains():
     assert retrain_history([], "1") == (None, 0)
-    # retrain on v1 led to v2: a success; then two retrains that left v2 in charge.
+    # retrain on v1 led to v2: a promotion; then two retrains that left v2 in charge (no cooldown).
     history = [("retrain", "1"), ("satisfactory", "2"), ("retrain", "2"), ("alert", "2"), ("retrain", "2")]
-    assert retrain_history(history, "2") == (0, 2)
+    assert retrain_history(history, "2") == (4, 2)
     assert retrain_history(history, "3") == (0, 0)  # the last retrain promoted v3
     assert retrain_history([("retrain", "1"), ("satisfactory", "2"), ("satisfactory", "2")], "2") == (2, 0)
+    assert retrain_history([("retrain", "1")], "1") == (None, 1)  # a failed retrain starts no cooldown
+
+
+def test_a_failed_retrain_is_followed_by_another_not_by_a_cooldown_alert(rules):
+    since, failed = retrain_history([("satisfactory", "1"), ("retrain", "1")], "1")
+    evidence = _healthy(rules, performance=[("b0008", _below(rules))], runs_since_promotion=since,
+                        failed_retrains_in_a_row=failed)
+    assert (decide(evidence, rules).decision, decide(evidence, rules).rule) == (RETRAIN, "performance")
 
 
 def test_a_wrong_rule_value_is_one_clear_line(settings, conf_copy):

@@ -37,12 +37,15 @@ class Step:
     seconds: float
     metric: float | None = None  # primary metric on the batch's labels, once they arrived
     max_psi: float | None = None
+    alert: str | None = None  # what the run asked a person to look at (the factory run failed on purpose)
 
 
-def scenario_for(step: int, drift_at: int, strength: float, break_schema_at: int) -> tuple[Scenario, str]:
+def scenario_for(step: int, drift_at: int, strength: float, break_schema_at: int,
+                 noise: float = 0.0) -> tuple[Scenario, str]:
     scenario, label = Scenario(), "healthy"
     if drift_at and step >= drift_at:
-        scenario, label = Scenario.drifted(strength), f"drifted {strength:g}"
+        scenario = Scenario.drifted(strength, noise)
+        label = f"drifted {strength:g}" + (f", noise {noise:g}" if noise else "")
     if break_schema_at and step == break_schema_at:
         scenario, label = replace(scenario, schema_break=True), "schema break"
     return scenario, label
@@ -58,6 +61,7 @@ def run_loop(
     rows: int = 5000,
     label_delay: int = 0,
     break_schema_at: int = 0,
+    noise: float = 0.0,
     echo: Callable[[str], None] = print,
     stage_echo: Callable[[str], None] = lambda line: None,
 ) -> list[Step]:
@@ -73,7 +77,7 @@ def run_loop(
     for step in range(1, batches + 1):
         began = time.monotonic()
         number = start + step - 1
-        scenario, label = scenario_for(step, drift_at, strength, break_schema_at)
+        scenario, label = scenario_for(step, drift_at, strength, break_schema_at, noise)
         frame = simulator.generate(settings, number, rows, scenario)
         name = simulator.write_batch(settings, number, frame, labels=False)
         # A broken feed delivers no usable ground truth either: a person re-lands it after the alert.
@@ -89,7 +93,7 @@ def run_loop(
         # earlier run failed before deciding on its batch (then that one first).
         steps.append(Step(decision.get("batch_id") or name, label, decision["decision"], decision["rule"],
                           decision.get("model_version"),
-                          champion.version if champion else None, time.monotonic() - began))
+                          champion.version if champion else None, time.monotonic() - began, alert=run.alert))
         echo(_line(steps[-1], run.promotion))
     _fill_measures(spark, settings, steps)
     return steps
@@ -100,6 +104,8 @@ def _line(step: Step, promotion: dict | None) -> str:
     if promotion is not None:
         after = (f" → v{promotion['champion_version']} promoted" if promotion.get("promoted")
                  else f" → not promoted ({promotion.get('reason')})")
+        after += " with an alert: it misses the gate, the champion it replaced missed it further" \
+            if promotion.get("alert") else ""
     return (f"{step.batch}  {step.data:<12}  {step.decision} ({step.rule}){after}  "
             f"champion v{step.champion}  {step.seconds:.0f}s")
 

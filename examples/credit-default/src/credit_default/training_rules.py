@@ -18,6 +18,9 @@ class Gate:
     threshold: float
     secondary_thresholds: dict[str, float] = field(default_factory=dict)
     min_improvement_over_champion: float = 0.0
+    # A candidate that misses the thresholds may still replace a champion that misses them further
+    # on the same holdout (see ``evaluation.gate``), with an alert.
+    replace_failing_champion: bool = True
 
     @property
     def thresholds(self) -> dict[str, float]:
@@ -57,6 +60,11 @@ class TrainingRules:
                 raise ConfigError(f"{where}: {key} must be {bounds}, got {value}")
             return value
 
+        def flag(value: Any, key: str) -> bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+            return value
+
         known = list(scorers(settings.problem_type))
 
         def metric(name: Any, key: str) -> str:
@@ -83,6 +91,7 @@ class TrainingRules:
                 },
                 min_improvement_over_champion=number(gate.get("min_improvement_over_champion") or 0,
                                                      "gate.min_improvement_over_champion", low=0),
+                replace_failing_champion=flag(gate.get("replace_failing_champion", True), "gate.replace_failing_champion"),
             ),
             min_pass_rate=number(section("clean").get("min_pass_rate", 0.0), "clean.min_pass_rate", low=0, high=1),
             holdout_fraction=number(split.get("holdout_fraction", 0.1), "split.holdout_fraction", low=0.001, high=0.999),

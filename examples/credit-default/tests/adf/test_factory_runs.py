@@ -22,6 +22,7 @@ from credit_default.monitoring.rules import Evidence, Rules, decide
 from credit_default.orchestration import pipelines
 from credit_default.orchestration.runner import (
     MONITORING_ALERT,
+    PROMOTION_ALERT,
     ActivityFailed,
     DotNetMissing,
     PipelineFailed,
@@ -40,6 +41,7 @@ CONTRACT = {
     "evaluate": {"model_version": "2", "passed": True},
     "deploy": {"model_version": "1"},
     "predict": {"batch_id": "b0007", "model_version": "1", "rows_scored": 100, "schema_break": ""},
+    "promote": {"alert": ""},
 }
 
 
@@ -138,7 +140,8 @@ def test_retrain_runs_the_training_pipeline_as_its_own_run_and_waits_for_it(sett
     [child] = run.run.children
     assert child.name.endswith("_training") and child.run_id != "run-exec"
     assert {p["pipeline_run_id"] for stage, p in steps.notebooks if stage in PIPELINES["training"]} == {child.run_id}
-    assert run.promotion == {"stage": "promote", "pipeline_run_id": child.run_id, "promoted": True, "champion_version": "2"}
+    assert run.promotion == {"stage": "promote", "pipeline_run_id": child.run_id, "promoted": True,
+                             "champion_version": "2", "alert": ""}
 
 
 def test_a_failed_retrain_fails_the_execution_run(settings):
@@ -147,6 +150,23 @@ def test_a_failed_retrain_fails_the_execution_run(settings):
         _execute(settings, steps)
     assert failure.value.stage == "training"
     assert str(failure.value).startswith("execution pipeline failed at training: training pipeline failed at train: ")
+
+
+def test_a_promotion_with_an_alert_fails_the_training_run_after_promoting(settings):
+    alert = {"promote": {"alert": "v2 promoted with an alert: rmse 72.4 misses its ceiling 70"}}
+    with pytest.raises(PipelineFailed) as failure:
+        run_pipeline(None, settings, "training", pipeline_run_id="run-p", echo=lambda line: None,
+                     steps=(steps := ScriptedSteps(outputs=alert)))
+    assert steps.stages == list(PIPELINES["training"])  # promote ran: the alert comes after it
+    assert (failure.value.error_code, failure.value.stage) == (PROMOTION_ALERT, "promotion_alert")
+    assert str(failure.value) == "v2 promoted with an alert: rmse 72.4 misses its ceiling 70 (run run-p)"
+
+
+def test_a_retrain_promoted_with_an_alert_is_an_alert_of_the_execution_run(settings):
+    steps = ScriptedSteps(_decision("retrain", "performance"), outputs={"promote": {"alert": "v2 promoted with an alert"}})
+    run = _execute(settings, steps)
+    assert run.promotion["promoted"] is True and run.run.error_code == PROMOTION_ALERT
+    assert run.alert.startswith("execution pipeline failed at training: v2 promoted with an alert (run ")
 
 
 def test_alert_fails_the_run_on_purpose_with_the_rule(settings):

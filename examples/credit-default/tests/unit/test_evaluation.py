@@ -67,3 +67,28 @@ def test_error_metrics_are_ceilings():
     assert not evaluation.gate("regression", gate, {"rmse": 96.0}, {"rmse": 95.0}).passed
     assert not evaluation.gate("regression", gate, {"rmse": 120.0}, None).passed
     assert evaluation.comparison("regression", "rmse") == "<="
+
+
+def test_a_better_model_replaces_a_failing_champion_with_an_alert():
+    """The bike-rentals case: the champion scores 103.9 on the current holdout, the retrained
+    candidate 72.4, the ceiling is 70. Keeping the champion serves the worse of two failing models."""
+    gate = Gate(primary_metric="rmse", threshold=70.0, secondary_thresholds={"r2": 0.4})
+    result = evaluation.gate("regression", gate, {"rmse": 72.4, "r2": 0.5}, {"rmse": 103.9, "r2": 0.2})
+    assert result.passed
+    assert result.reason == ("replaces a failing champion: rmse 72.4 misses its ceiling 70, "
+                             "but the champion scores 103.9 on the same holdout")
+    assert result.alert.startswith(result.reason + "; the gate said: ") and "rmse" in result.alert
+
+
+@pytest.mark.parametrize(("candidate", "champion", "changes"), [
+    ({"rmse": 72.4, "r2": 0.5}, {"rmse": 69.0, "r2": 0.5}, {}),  # the champion meets the ceiling
+    ({"rmse": 104.0, "r2": 0.5}, {"rmse": 103.9, "r2": 0.2}, {}),  # the candidate is no better
+    ({"rmse": 72.4, "r2": 0.1}, {"rmse": 103.9, "r2": 0.2}, {}),  # worse on a secondary metric
+    ({"rmse": 100.0, "r2": 0.5}, {"rmse": 103.9, "r2": 0.2}, {"min_improvement_over_champion": 5.0}),
+    ({"rmse": 72.4, "r2": 0.5}, {"rmse": 103.9, "r2": 0.2}, {"replace_failing_champion": False}),
+    ({"rmse": 72.4, "r2": 0.5}, None, {}),  # no champion to replace
+])
+def test_a_failing_candidate_is_refused_otherwise(candidate, champion, changes):
+    gate = Gate(primary_metric="rmse", threshold=70.0, secondary_thresholds={"r2": 0.4}, **changes)
+    result = evaluation.gate("regression", gate, candidate, champion)
+    assert not result.passed and result.alert == ""

@@ -31,6 +31,7 @@ class Rules:
     max_drifted_share: float
     min_pass_rate: float
     cooldown_batches: int
+    drift_alerts_in_cooldown: bool
     max_failed_retrains: int
 
     @classmethod
@@ -69,8 +70,16 @@ class Rules:
             max_drifted_share=number("drift", "max_drifted_share", 0.3, float, 0.0, 1.0),
             min_pass_rate=number("quality", "min_pass_rate", 0.9, float, 0.0, 1.0),
             cooldown_batches=number("retrain", "cooldown_batches", 1, int, 0),
+            drift_alerts_in_cooldown=_flag(conf, where, "retrain", "drift_alerts_in_cooldown", False),
             max_failed_retrains=number("retrain", "max_failed_retrains", 2, int, 1),
         )
+
+
+def _flag(conf: dict[str, Any], where: str, section: str, key: str, default: bool) -> bool:
+    value = (conf.get(section) or {}).get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {section}.{key} must be true or false, got {value!r}")
+    return value
 
 
 @dataclass
@@ -88,8 +97,8 @@ class Evidence:
     max_psi: float | None = None
     prediction_psi: float | None = None
     prediction_drifted: bool = False
-    # Executions since the last retrain decision (None: never retrained).
-    runs_since_retrain: int | None = None
+    # Executions since the last retrain that promoted a new champion (None: none did).
+    runs_since_promotion: int | None = None
     failed_retrains_in_a_row: int = 0
 
 
@@ -130,18 +139,33 @@ def decide(evidence: Evidence, rules: Rules) -> Decision:
         return Decision(SATISFACTORY, "none", inputs)
     if evidence.failed_retrains_in_a_row >= rules.max_failed_retrains:
         return Decision(ALERT, "escalation", inputs)
-    if evidence.runs_since_retrain is not None and evidence.runs_since_retrain < rules.cooldown_batches:
+    if evidence.runs_since_promotion is not None and evidence.runs_since_promotion < rules.cooldown_batches:
+        # A champion just promoted is judged on labelled batches, not on drift from its own baseline.
+        if "performance" not in fired and _performance_within(evidence, rules) and not rules.drift_alerts_in_cooldown:
+            return Decision(SATISFACTORY, "drift_in_cooldown", inputs)
         return Decision(ALERT, "cooldown", inputs)
     return Decision(RETRAIN, fired[0], inputs)
 
 
+def _performance_within(evidence: Evidence, rules: Rules) -> bool:
+    """The champion's latest labelled batch (window) is measured and meets the threshold."""
+    recent = evidence.performance[: rules.window]
+    missed = [v for _, v in recent if not evaluation.meets(rules.problem_type, rules.metric, v, rules.threshold)]
+    return bool(recent) and len(missed) < rules.breaches
+
+
 def retrain_history(decisions: list[tuple[str, str]], champion_version: str) -> tuple[int | None, int]:
     """From past decisions ``(decision, champion version then)``, oldest first, and today's
-    champion: (executions since the last retrain decision, retrains in a row that left the
-    champion unchanged). A retrain failed when the version in charge after it is the same."""
+    champion: (executions since the last retrain that promoted a new champion, retrains in a row
+    that left the champion unchanged). A retrain failed when the version in charge after it is the
+    same: no cooldown follows it (the champion in charge was judged already)."""
+
+    def after(index: int) -> str:
+        return decisions[index + 1][1] if index + 1 < len(decisions) else champion_version
+
     since = None
     for index in range(len(decisions) - 1, -1, -1):
-        if decisions[index][0] == RETRAIN:
+        if decisions[index][0] == RETRAIN and after(index) != decisions[index][1]:
             since = len(decisions) - 1 - index
             break
     failed = 0
@@ -149,8 +173,7 @@ def retrain_history(decisions: list[tuple[str, str]], champion_version: str) -> 
         decision, version = decisions[index]
         if decision != RETRAIN:
             continue
-        after = decisions[index + 1][1] if index + 1 < len(decisions) else champion_version
-        if after != version:
+        if after(index) != version:
             break
         failed += 1
     return since, failed

@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 # The error code of the Fail activity the execution pipeline runs for an ``alert`` decision: the
 # run fails on purpose so the factory's failed-run alerts reach a person.
 MONITORING_ALERT = "MonitoringAlert"
+# The error code of the Fail activity the training pipeline runs after promoting a model that
+# misses the gate's thresholds (it replaced a champion that missed them further).
+PROMOTION_ALERT = "PromotionAlert"
+# The run failures that are alerts for a person, not errors: the loop goes on after them.
+ALERTS = (MONITORING_ALERT, PROMOTION_ALERT)
 
 # Activities the framework carries out itself while evaluating them (variables, Filter): their
 # effect is already in the run state, so they only complete here.
@@ -143,8 +148,9 @@ class ExecutionRun:
 
     @property
     def alert(self) -> str | None:
-        """The Fail message of an ``alert`` decision (the factory run ends failed on purpose)."""
-        return self.run.failure if self.run.error_code == MONITORING_ALERT else None
+        """The Fail message of an ``alert`` decision, or of a promotion with an alert (the factory
+        run ends failed on purpose)."""
+        return self.run.failure if self.run.error_code in ALERTS else None
 
 
 def run_execution(
@@ -157,12 +163,12 @@ def run_execution(
     steps: Any = None,
 ) -> ExecutionRun:
     """The execution pipeline: its If Conditions run the training pipeline on ``retrain`` and fail the
-    run on ``alert``. Only the alert is a run failure the loop goes on from; any other raises."""
+    run on ``alert``. Only an alert is a run failure the loop goes on from; any other raises."""
     run = run_factory_pipeline(
         spark, settings, "execution", pipeline_run_id=pipeline_run_id,
         parameters={"batch_id": batch_id}, echo=echo, steps=steps,
     )
-    if not run.succeeded and run.error_code != MONITORING_ALERT:
+    if not run.succeeded and run.error_code not in ALERTS:
         raise PipelineFailed(run)
     return ExecutionRun(run)
 
@@ -281,6 +287,8 @@ def _perform(activity: Any, settings: Settings, run: PipelineRun, steps: Any, ec
         )
         run.children.append(child)
         if not child.succeeded:
+            if child.error_code == PROMOTION_ALERT:
+                run.error_code = PROMOTION_ALERT  # the parent run fails with the child's alert
             raise ActivityFailed(child.failure or f"{child_name} failed")
         return {"pipelineRunId": child.run_id, "pipelineName": child_name}
     if activity.type in EVALUATED_BY_FRAMEWORK:

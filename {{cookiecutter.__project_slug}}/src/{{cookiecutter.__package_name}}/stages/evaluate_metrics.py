@@ -90,7 +90,7 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
         .select("decision", "model_version")
         .collect()
     )
-    evidence.runs_since_retrain, evidence.failed_retrains_in_a_row = retrain_history(
+    evidence.runs_since_promotion, evidence.failed_retrains_in_a_row = retrain_history(
         [(r["decision"], r["model_version"]) for r in history], champion
     )
     return evidence

@@ -1,6 +1,8 @@
 """promote (deploy automático): the challenger that passed the gate in this pipeline run becomes
 ``@champion`` and the former champion ``@previous_champion``. A candidate that failed the gate
-never touches the champion: the stage succeeds, says "not promoted" and why."""
+never touches the champion: the stage succeeds, says "not promoted" and why. A promotion of the
+better of two failing models (see ``evaluation.gate``) returns an ``alert``: the training
+pipeline's ``promotion_alert`` fails the run on purpose, after the promotion, so a person looks."""
 
 from __future__ import annotations
 
@@ -37,6 +39,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
             "promoted": False,
             "champion_version": current.version if current is not None else None,
             "reason": reason,
+            "alert": "",
         }
     promotion = registry.promote(client, name, challenger.version)
     with mlflow.start_run(run_name=ctx.stage) as run:
@@ -44,8 +47,11 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         mlflow.set_tags({registry.TAG_RUN: ctx.pipeline_run_id, "stage": ctx.stage,
                          "champion_version": promotion.champion,
                          "previous_champion_version": promotion.previous_champion or ""})
+    alert = candidate.tags.get(registry.TAG_ALERT, "")
     return {
         "promoted": True,
         "champion_version": promotion.champion,
         "previous_champion_version": promotion.previous_champion,
+        # Non-empty: the factory run fails on purpose after the promotion, so that a person looks.
+        "alert": f"v{promotion.champion} promoted with an alert: {alert}" if alert else "",
     }

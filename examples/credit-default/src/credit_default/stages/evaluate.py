@@ -1,6 +1,8 @@
 """evaluate: the candidate trained in this pipeline run against the thresholds and against the
 current ``@champion``, both scored on the same holdout (the candidate's pinned data versions).
-Passing makes it ``@challenger``; failing leaves the registry alone. Either way every metric,
+Passing makes it ``@challenger``; failing leaves the registry alone. A candidate that passes only
+by replacing a champion that fails the thresholds further (``conf/training.yml`` →
+``gate.replace_failing_champion``) carries an ``alert`` that promote hands on. Either way every metric,
 its threshold and the gate's reason go to the metrics table, the MLflow run and the version's tags.
 """
 
@@ -42,6 +44,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
 
     client.set_model_version_tag(name, wanted, registry.TAG_GATE, "passed" if result.passed else "failed")
     client.set_model_version_tag(name, wanted, registry.TAG_REASON, result.reason[:5000])
+    if result.alert:
+        client.set_model_version_tag(name, wanted, registry.TAG_ALERT, result.alert[:5000])
     already_champion = champion is not None and champion.version == wanted
     if result.passed and not already_champion:
         client.set_registered_model_alias(name, registry.CHALLENGER, wanted)
@@ -61,6 +65,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         "champion_version": champion.version if champion is not None else None,
         "passed": result.passed,
         "reason": result.reason,
+        "alert": result.alert,
         settings.primary_metric: round(candidate_metrics[settings.primary_metric], 6),
     }
 
