@@ -10,7 +10,7 @@ an already pruned project, changes nothing. No network, no other side effect
 than the message below.
 
 Then it prints, on stdout, where the project is and what to run next:
-``NEXT_STEPS`` (each a target of the rendered Makefile) and ``FILES_TO_EDIT``
+``NEXT_STEPS`` of the chosen data source (each a target of the rendered Makefile) and ``FILES_TO_EDIT``
 (the four files of the rendered README). Printed only when run as a script,
 never when the tests import this file; printed again when cruft re-runs it.
 Keep this file free of Jinja markup other than the ``CONTEXT`` line.
@@ -44,15 +44,32 @@ OPTION_FILES = {
         "classification": {"remove": [], "rename": {}},
         "regression": {"remove": [], "rename": {}},
     },
+    # data_source.py itself renders the chosen source: no file to prune.
+    "data_source": {
+        "simulator": {"remove": [], "rename": {}},
+        "files": {"remove": [], "rename": {}},
+        "table": {"remove": [], "rename": {}},
+    },
 }
 
 # What a data scientist runs after `cd` into the project: (command, what it does).
-NEXT_STEPS = [
-    ("make install", "creates .venv with the pinned dependencies"),
-    ("make init && make loop", "sample data and tables, a first champion, then 5 new batches"),
-]
-
-# The files a data scientist edits, under src/<package>/ (README: "The four files you edit").
+# What to run after `cd`, per data source (each command a target of the rendered Makefile).
+NEXT_STEPS = {
+    "simulator": [
+        ("make install", "creates .venv with the pinned dependencies"),
+        ("make init && make loop", "sample data and tables, a first champion, then 5 new batches"),
+    ],
+    "files": [
+        ("make install", "creates .venv with the pinned dependencies"),
+        ("make init", "tables; then land your files in .local/landing/batches/ (see data_source.py)"),
+        ("make train", "the first champion, from the labelled files"),
+    ],
+    "table": [
+        ("make install", "creates .venv with the pinned dependencies"),
+        ("make init", "tables; then point SOURCE_TABLE in data_source.py at your table"),
+        ("make train", "the first champion, from the labelled batches"),
+    ],
+}
 FILES_TO_EDIT = ["data_source.py", "cleaning.py", "features.py", "model.py"]
 
 
@@ -116,10 +133,11 @@ def next_steps_message(project_dir, context, invoked_from=None):
     """The lines printed once the project is generated."""
     project_dir = Path(project_dir).resolve()
     package = context.get("__package_name", "")
-    width = max(len(command) for command, _ in NEXT_STEPS)
+    steps = NEXT_STEPS.get(str(context.get("data_source", "simulator")), NEXT_STEPS["simulator"])
+    width = max(len(command) for command, _ in steps)
     lines = ["", f"Created the project folder {project_dir}", "", "Next steps:"]
     lines.append(f"  cd {cd_target(project_dir, invoked_from)}")
-    lines += [f"  {command.ljust(width)}   # {purpose}" for command, purpose in NEXT_STEPS]
+    lines += [f"  {command.ljust(width)}   # {purpose}" for command, purpose in steps]
     lines += ["", f"Then edit the four files in src/{package}/ (see README.md): {', '.join(FILES_TO_EDIT)}"]
     return "\n".join(lines)
 

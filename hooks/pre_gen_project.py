@@ -32,6 +32,7 @@ CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 CHOICES = {
     "problem_type": ("classification", "regression"),
     "branching_model": ("gitflow", "trunk"),
+    "data_source": ("simulator", "files", "table"),
 }
 
 METRICS = {

@@ -25,12 +25,15 @@ CONTEXT_PLACEHOLDER = "{{ cookiecutter | tojson }}"
 
 PROBLEM_TYPES = ("classification", "regression")
 BRANCHING_MODELS = ("gitflow", "trunk")
+DATA_SOURCES = ("simulator", "files", "table")
 
 # Every supported combination of the choice variables, with a readable id.
 SUPPORTED = [
-    pytest.param({"problem_type": problem_type, "branching_model": branching_model}, id=f"{problem_type}-{branching_model}")
+    pytest.param({"problem_type": problem_type, "branching_model": branching_model, "data_source": data_source},
+                 id=f"{problem_type}-{branching_model}-{data_source}")
     for problem_type in PROBLEM_TYPES
     for branching_model in BRANCHING_MODELS
+    for data_source in DATA_SOURCES
 ]
 
 # One render with every answer different from its default.
@@ -41,6 +44,7 @@ NON_DEFAULT_ANSWERS = {
     "target_column": "valor_perda",
     "id_column": "contrato_id",
     "timestamp_column": "data_referencia",
+    "data_source": "files",
     "primary_metric": "mae",
     "primary_metric_threshold": "1500",
     "secondary_thresholds": "rmse=2500, r2=0.2",

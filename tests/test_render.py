@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -138,3 +140,11 @@ def test_every_dependency_a_render_installs_locally_is_pinned_to_the_tested_vers
     loose = {name: written for name, written in installed.items() if any("==" not in r for r in written)}
     assert not loose, f"not pinned: {loose}"
     assert {name: tested.get(name) for name in installed} == installed
+
+
+def test_rendered_code_is_lint_clean(rendered):
+    """`make lint` of an untouched render passes: ruff pinned to the version the template is tested
+    with, configured by the render's own pyproject.toml."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests"], cwd=rendered.project_path,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-1000:]

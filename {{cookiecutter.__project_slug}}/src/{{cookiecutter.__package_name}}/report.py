@@ -1,6 +1,7 @@
 """``report``: one HTML file with what the loop did, read back from the Delta tables — the primary
-metric per batch against its threshold, drift of each feature per batch, the champion over time
-and every decision with its rule — also logged to MLflow as an artifact of a ``report`` run.
+metric per batch against its threshold, drift of each feature per batch, the champion over time,
+every decision with its rule, and every candidate the gate judged (its metric, the champion's on the
+same holdout, promoted or not, why) — also logged to MLflow as an artifact of a ``report`` run.
 """
 
 from __future__ import annotations
@@ -47,8 +48,9 @@ def gather(settings: Settings) -> dict[str, Any]:
         decisions = decisions[decisions.model_name == name].sort_values("decided_at")
     if decisions is None or decisions.empty:
         raise NothingToReport("nothing to report yet: run `execute` or `loop` first")
-    metrics = readers.read_view(settings, "metrics")
-    metrics = metrics[(metrics.model_name == name) & (metrics.stage == "metrics")]
+    every = readers.read_view(settings, "metrics")
+    every = every[every.model_name == name]
+    metrics = every[every.stage == "metrics"]
     performance = metrics[(metrics.dataset == "production") & (metrics.metric_name == settings.primary_metric)]
     drift = metrics[metrics.metric_name.isin(["population_stability_index", "js_distance"]) & metrics.threshold.notna()]
     return {
@@ -57,7 +59,39 @@ def gather(settings: Settings) -> dict[str, Any]:
                                                                       "threshold"]]),
         "drift": _records(drift.sort_values(["batch_id", "feature"])[["batch_id", "feature", "metric_name",
                                                                       "metric_value", "threshold"]]),
+        "gates": gate_history(every[every.stage == "evaluate"], settings.primary_metric),
     }
+
+
+def gate_history(evaluated, metric: str) -> list[dict[str, Any]]:
+    """Every candidate the gate judged, oldest first: its primary metric on its holdout, the
+    champion's on the same holdout, whether it passed (and so was promoted) and the gate's words."""
+    gates = evaluated[evaluated.metric_name == "gate"].sort_values("recorded_at")
+    scores = evaluated[evaluated.metric_name == metric]
+    history = []
+    for gate in gates.itertuples():
+        mine = scores[scores.model_version == gate.model_version]
+        candidate, champion = mine[mine.dataset == "holdout"], mine[mine.dataset == "champion_on_holdout"]
+        champion_of = _last(champion, "feature")
+        history.append({
+            "model_version": gate.model_version,
+            "recorded_at": gate.recorded_at,
+            "candidate": _last(candidate, "metric_value"),
+            "threshold": _last(candidate, "threshold"),
+            "champion": _last(champion, "metric_value"),
+            "champion_version": champion_of.removeprefix("champion_v") if champion_of else None,
+            "passed": bool(gate.passed),
+            "reason": gate.details or "",
+        })
+    return history
+
+
+def _last(frame, column: str) -> Any:
+    """The column's value in the frame's last row; None for no row or a missing value."""
+    if frame.empty:
+        return None
+    value = frame[column].iloc[-1]
+    return None if value is None or value != value else value
 
 
 def _records(frame) -> list[dict[str, Any]]:
@@ -127,6 +161,7 @@ def champion_chart(data: dict[str, Any]) -> str:
 
 
 def render(settings: Settings, data: dict[str, Any]) -> str:
+    metric = settings.primary_metric
     charts = [
         performance_chart(data, settings.primary_metric),
         drift_chart(data),
@@ -143,6 +178,15 @@ def render(settings: Settings, data: dict[str, Any]) -> str:
             )
         )
     images = "".join(f"<p><img alt='chart' src='data:image/png;base64,{c}'></p>" for c in charts if c)
+    gates = "".join(
+        "<tr><td>v{}</td><td>{}</td><td>{}</td><td>{}</td><td class='{}'>{}</td><td>{}</td></tr>".format(
+            html.escape(g["model_version"]), html.escape(str(g["recorded_at"])[:19]), _number(g["candidate"], g["threshold"]),
+            f"{_number(g['champion'])} (v{html.escape(g['champion_version'])})" if g["champion_version"] else "no champion yet",
+            "satisfactory" if g["passed"] else "alert", "promoted" if g["passed"] else "not promoted",
+            html.escape(g["reason"]),
+        )
+        for g in data["gates"]
+    )
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return (
         "<!doctype html><html><head><meta charset='utf-8'>"
@@ -152,8 +196,15 @@ def render(settings: Settings, data: dict[str, Any]) -> str:
         f"<p class='meta'>model {html.escape(settings.model_name)} · environment {settings.env} · "
         f"generated {generated}</p>{images}"
         "<h2>Decisions</h2><table><tr><th>batch</th><th>decided at</th><th>decision</th><th>rule</th>"
-        "<th>champion</th><th>retrain rules that fired</th></tr>" + "".join(rows) + "</table></body></html>"
+        "<th>champion</th><th>retrain rules that fired</th></tr>" + "".join(rows) + "</table>"
+        f"<h2>Gate history</h2><table><tr><th>candidate</th><th>evaluated at</th><th>{html.escape(metric)} (threshold)</th>"
+        "<th>champion on the same holdout</th><th>outcome</th><th>why</th></tr>" + gates + "</table></body></html>"
     )
+
+
+def _number(value: float | None, threshold: float | None = None) -> str:
+    shown = "-" if value is None else f"{value:.4f}"
+    return f"{shown} ({threshold:g})" if threshold is not None else shown
 
 
 def write_report(settings: Settings, output: Path | None = None) -> tuple[Path, str]:

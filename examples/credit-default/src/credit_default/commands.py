@@ -34,12 +34,21 @@ def init(args: argparse.Namespace, settings: Settings) -> int:
     print(f"schema {settings.catalog}.{settings.schema}: {done} "
           f"(tables {', '.join(created['table'])}; views {', '.join(created['view'])})")
     if not sources.uses_sample_data():
-        print(f"data: read by data_source.py ({len(sources.active().list_batches(spark, settings))} batches available)")
+        print(f"data: {_available(spark, settings)}")
     elif settings.is_local:
         seeded = simulator.write_history(settings)
         print(f"sample data: labelled history written as batch {seeded}" if seeded
               else "sample data: landing batches already present, left as they are")
     return 0
+
+
+def _available(spark, settings: Settings) -> str:
+    """What data_source.py finds now; `init` must not fail because the data is not there yet."""
+    try:
+        batches = sources.active().list_batches(spark, settings)
+    except Exception as error:  # noqa: BLE001 - e.g. the source table is not created yet
+        return f"data_source.py cannot list batches yet: {str(error).splitlines()[0]}"
+    return f"data_source.py finds {len(batches)} batches" + (f", the newest {batches[-1]}" if batches else "")
 
 
 def train(args: argparse.Namespace, settings: Settings) -> int:
@@ -61,6 +70,8 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
     decision = run.decision
     print(f"decision for batch {decision.get('batch_id') or '(none: no new batch)'}: "
           f"{decision['decision']} ({decision['rule']})")
+    for line in explain(decision, settings):
+        print(f"  {line}")
     promotion = run.promotion
     if promotion is not None:
         print(f"@champion is now version {promotion['champion_version']}" if promotion.get("promoted")
@@ -70,6 +81,27 @@ def execute(args: argparse.Namespace, settings: Settings) -> int:
         print(f"error: {run.alert}", file=sys.stderr)
         return 1
     return 0
+
+
+def explain(decision: dict, settings: Settings) -> list[str]:
+    """The numbers behind a decision: the batch's production metrics and the rules' evidence."""
+    if not decision.get("batch_id"):
+        return []
+    production = decision.get("production") or {}
+    primary = settings.primary_metric
+    shown = sorted(production, key=lambda name: (name != primary, name))
+    lines = [f"production metrics (labels of {decision['batch_id']}): "
+             + ", ".join(f"{name}={production[name]:.4f}" for name in shown) if production
+             else f"production metrics: the labels of {decision['batch_id']} have not arrived yet"]
+    evidence = decision.get("evidence") or {}
+    if evidence.get("features"):
+        parts = [f"pass rate {evidence['pass_rate']:.1%}" if evidence.get("pass_rate") is not None else None,
+                 f"{evidence['drifted_features']} of {evidence['features']} features drifted",
+                 f"max PSI {evidence['max_psi']:.3f}" if evidence.get("max_psi") is not None else None,
+                 f"prediction PSI {evidence['prediction_psi']:.3f}" if evidence.get("prediction_psi") is not None else None,
+                 f"rules fired: {', '.join(evidence['fired']) or 'none'}"]
+        lines.append("evidence: " + ", ".join(part for part in parts if part))
+    return lines
 
 
 def loop(args: argparse.Namespace, settings: Settings) -> int:
@@ -157,6 +189,10 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     if state["champion_metrics"]:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(state["champion_metrics"].items()))
         print(f"  champion holdout metrics: {shown}")
+    production = state["champion_production"]
+    if production:
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(production["metrics"].items()))
+        print(f"  champion production metrics (batch {production['batch_id']}): {shown}")
     last = state["last_stage_run"]
     if last:
         print(f"  last stage run: {last['pipeline']}/{last['stage']} {last['status']} at {last['started_at']}")

@@ -8,7 +8,8 @@
 extension, and batches are taken in name order: name them so that it is time order (``2026-03``,
 ``b0007``). A CSV file has a header row; a JSON file holds one object per line. Column types are
 inferred from the files, then checked against the declared columns: an integer is widened where a
-DOUBLE is declared, and read as text where a STRING is (the id column is always a STRING).
+DOUBLE is declared, and read as text where a STRING is (the id column is always a STRING); a JSON
+integer is read as the integer type declared.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import csv
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from pyspark.sql import functions as F
+
+from . import sources
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -44,13 +49,18 @@ def _folder(settings: Settings, kind: str) -> Path:
     return Path(settings.landing_path) / kind
 
 
-def _read(spark: SparkSession, path: Path) -> DataFrame:
+def _read(spark: SparkSession, settings: Settings, path: Path) -> DataFrame:
     kind = FORMATS[path.suffix.lower()]
     if kind == "parquet":
         return spark.read.parquet(str(path))
     if kind == "csv":
         return spark.read.options(header=True, inferSchema=True).csv(str(path))
-    return spark.read.options(inferTimestamp=True).json(str(path))
+    rows = spark.read.options(inferTimestamp=True).json(str(path))
+    # JSON has one kind of integer, which Spark reads as BIGINT: read it as the integer type
+    # declared (a value out of its range fails the read, it is never wrapped).
+    declared = {name: t.lower() for name, t in sources.labelled_columns(settings).items()}
+    narrower = {name for name, t in rows.dtypes if t == "bigint" and declared.get(name) in ("int", "integer", "smallint", "tinyint")}
+    return rows.select(*[F.col(n).cast(declared[n]).alias(n) if n in narrower else F.col(n) for n in rows.columns])
 
 
 def _columns(path: Path) -> list[str]:
@@ -73,7 +83,7 @@ def read_batch(spark: SparkSession, settings: Settings, batch_id: str) -> DataFr
     files = _files(_folder(settings, "batches"))
     if batch_id not in files:
         raise FileNotFoundError(f"no batch {batch_id!r} in {_folder(settings, 'batches')}")
-    rows = _read(spark, files[batch_id])
+    rows = _read(spark, settings, files[batch_id])
     return rows.drop(settings.target_column) if settings.target_column in rows.columns else rows
 
 
@@ -81,9 +91,9 @@ def read_labels(spark: SparkSession, settings: Settings, batch_id: str) -> DataF
     """The batch's labels file, else its own target column, else None (the labels have not arrived)."""
     labels = _files(_folder(settings, "labels"))
     if batch_id in labels:
-        return _read(spark, labels[batch_id])
+        return _read(spark, settings, labels[batch_id])
     batches = _files(_folder(settings, "batches"))
     if batch_id in batches and settings.target_column in _columns(batches[batch_id]):
         keys = [settings.id_column, settings.timestamp_column, settings.target_column]
-        return _read(spark, batches[batch_id]).select(*keys)
+        return _read(spark, settings, batches[batch_id]).select(*keys)
     return None

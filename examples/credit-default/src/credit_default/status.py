@@ -1,5 +1,6 @@
-"""``status``: the registry's aliases, the champion's holdout metrics, the last stage run, the last
-decision and the row count of every table, in seconds: the tables are read without Spark locally
+"""``status``: the registry's aliases, the champion's holdout metrics and its metrics on the newest
+labelled batch it scored (production), the last stage run, the last decision and the row count of
+every table, in seconds: the tables are read without Spark locally
 (see ``readers``) and the registry through MLflow's client.
 """
 
@@ -34,6 +35,7 @@ def collect(settings: Settings) -> dict[str, Any]:
         "env": settings.env,
         "aliases": aliases,
         "champion_metrics": _holdout_metrics(settings, aliases[registry.CHAMPION]),
+        "champion_production": _production_metrics(settings, aliases[registry.CHAMPION]),
         "primary_metric": settings.primary_metric,
         "last_stage_run": _newest(settings, "pipeline_runs", "started_at",
                                   ["pipeline", "pipeline_run_id", "stage", "status", "started_at", "error"]),
@@ -50,6 +52,20 @@ def _holdout_metrics(settings: Settings, version: str | None) -> dict[str, float
     mine = metrics[(metrics.model_name == settings.model_name) & (metrics.stage == "evaluate")
                    & (metrics.dataset == "holdout") & (metrics.model_version == version) & (metrics.metric_name != "gate")]
     return {row.metric_name: float(row.metric_value) for row in mine.itertuples()}
+
+
+def _production_metrics(settings: Settings, version: str | None) -> dict[str, Any] | None:
+    """The champion's metrics on its newest labelled batch: {batch_id, metrics}, or None."""
+    metrics = readers.read_view(settings, "metrics") if version else None
+    if metrics is None:
+        return None
+    mine = metrics[(metrics.model_name == settings.model_name) & (metrics.stage == "metrics")
+                   & (metrics.dataset == "production") & (metrics.model_version == version)]
+    if mine.empty:
+        return None
+    newest = mine[mine.batch_id == mine.batch_id.max()]
+    return {"batch_id": newest.batch_id.iloc[0],
+            "metrics": {row.metric_name: float(row.metric_value) for row in newest.itertuples()}}
 
 
 def _newest(settings: Settings, view: str, order: str, columns: list[str]) -> dict[str, str | None] | None:

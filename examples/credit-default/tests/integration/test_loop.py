@@ -20,10 +20,11 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 import credit_default
-from credit_default import features, registry, sources
+from credit_default import features, registry, simulator, sources
 from credit_default.cli import main
 from credit_default.loop import run_loop, table
 from credit_default.orchestration.runner import PipelineFailed, run_pipeline
+from credit_default.simulator import Scenario
 from credit_default.stages import run_stage
 
 pytestmark = [pytest.mark.spark, pytest.mark.integration]
@@ -132,6 +133,31 @@ def test_summary_table_has_a_line_per_batch(steps, project):
     assert "v1 → v2" in lines[2] and "retrain" in lines[2]
 
 
+def test_status_shows_the_champions_production_metrics_next_to_its_holdout_ones(steps, project, capsys):
+    assert main(["status", "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)
+    # v2 scored batches 3 and 4; batch 4 broke its schema, so batch 3 is its newest labelled one.
+    production = state["champion_production"]
+    assert production["batch_id"] == steps[2].batch
+    assert production["metrics"][project.primary_metric] == pytest.approx(steps[2].metric)
+    assert main(["status"]) == 0
+    text = capsys.readouterr().out
+    assert "champion holdout metrics: " in text and f"champion production metrics (batch {steps[2].batch}): " in text
+
+
+def test_execute_prints_the_batch_metrics_and_the_evidence(steps, project, capsys):
+    number = simulator.next_number(project)
+    batch = simulator.write_batch(project, number, simulator.generate(project, number, 1000, Scenario.drifted(0.5)))
+    assert main(["execute"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"decision for batch {batch}: satisfactory (none)" in lines
+    production = next(line for line in lines if line.startswith("  production metrics"))
+    assert production.startswith(f"  production metrics (labels of {batch}): {project.primary_metric}=")
+    evidence = next(line for line in lines if line.startswith("  evidence: "))
+    assert "pass rate " in evidence and f"of {len(features.FEATURE_COLUMNS)} features drifted" in evidence
+    assert evidence.endswith("rules fired: none")
+
+
 def test_rerunning_predict_replaces_the_batch_rows(steps, spark, project):
     batch = steps[0].batch
     log = spark.table(project.table("inference_log")).where(F.col("batch_id") == batch)
@@ -161,6 +187,11 @@ def test_report_has_its_charts_and_is_logged_to_mlflow(steps, project, tmp_path,
     page = output.read_text()
     assert page.count("data:image/png;base64,") == 3
     assert all(step.batch in page for step in steps) and "schema_break" in page
+    # The gate history: v1 (no champion yet) and the retrain v2, judged against v1 on its holdout.
+    history = page.split("<h2>Gate history</h2>", 1)[1]
+    assert "<tr><td>v1</td>" in history and "no champion yet" in history
+    v2 = history.split("<tr><td>v2</td>", 1)[1].split("</tr>", 1)[0]
+    assert "(v1)</td>" in v2 and ">promoted</td>" in v2
     run_id = capsys.readouterr().out.strip().rsplit(" ", 1)[-1].rstrip(")")
     artifacts = [a.path for a in MlflowClient().list_artifacts(run_id, "report")]
     assert artifacts == ["report/report.html"]

@@ -100,6 +100,8 @@ class Evidence:
     # Executions since the last retrain that promoted a new champion (None: none did).
     runs_since_promotion: int | None = None
     failed_retrains_in_a_row: int = 0
+    # Every production metric of this batch, once its labels arrived (what `execute` prints).
+    batch_production: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 A batch is taken once its labels have arrived, checked against the source's schema contract
 (a schema break stops here, before anything is written) and written with its ``batch_id`` and
-``ingested_at``. Batches already in bronze are skipped, so a rerun adds nothing twice.
+``ingested_at``. Batches already in bronze are skipped, so a rerun adds nothing twice. The
+execution pipeline's ``metrics`` lands the batches it measures the same way, as their labels arrive.
 """
 
 from __future__ import annotations
@@ -18,17 +19,26 @@ from ..quality import conform
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from ..settings import Settings
     from . import StageContext
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
+    taken, waiting, count = land(spark, settings, sources.active().list_batches(spark, settings))
+    return {"batches": taken, "rows": count, "waiting_for_labels": waiting}
+
+
+def land(spark: SparkSession, settings: Settings, batches: list[str]) -> tuple[list[str], list[str], int]:
+    """Write the labelled ones of ``batches`` that bronze lacks into bronze, in one commit:
+    (batches written, batches still waiting for their labels, rows written). Also called by
+    ``metrics`` for the batches whose labels it has just measured, so that history keeps up."""
     bronze = settings.table("bronze")
     done = tables.batch_ids(spark, bronze)
     keys = [settings.id_column, settings.timestamp_column]
-    frames, taken, waiting = [], [], []
     source = sources.active()
-    for batch in source.list_batches(spark, settings):
+    frames, taken, waiting = [], [], []
+    for batch in batches:
         if batch in done:
             continue
         labels = source.read_labels(spark, settings, batch)
@@ -45,4 +55,4 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if frames:
         new_rows = reduce(lambda a, b: a.unionByName(b), frames).withColumn("ingested_at", F.current_timestamp())
         count = tables.replace_batches(new_rows, bronze, taken)
-    return {"batches": taken, "rows": count, "waiting_for_labels": waiting}
+    return taken, waiting, count

@@ -49,7 +49,15 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
            json.dumps(decision.inputs, default=str, sort_keys=True), ctx.pipeline_run_id, now())
     tables.append_rows(spark, settings, "monitoring_decisions_log", [row], DECISIONS_SCHEMA)
     return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id or "",
-            "model_version": champion}
+            "model_version": champion, "production": evidence.batch_production,
+            "evidence": summary(evidence, decision.inputs.get("fired", []))}
+
+
+def summary(evidence: Evidence, fired: list[str]) -> dict[str, Any]:
+    """The numbers behind the decision, small enough for the notebook's exit value."""
+    return {"fired": fired, "pass_rate": evidence.pass_rate, "drifted_features": len(evidence.drifted_features),
+            "features": evidence.feature_count, "max_psi": evidence.max_psi,
+            "prediction_psi": evidence.prediction_psi}
 
 
 def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, champion: str,
@@ -57,8 +65,9 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
     """The evidence for this run, from the metrics table and earlier decisions."""
     batch = scored.get("batch_id")
     evidence = Evidence(champion_version=champion, batch_id=batch, schema_break=scored.get("schema_break"))
-    # One query for both: this batch's measures and the champion's production performance.
-    this_batch = (F.col("batch_id") == (batch or "")) & (F.col("dataset") == "batch")
+    # One query for all: this batch's measures, its production metrics (once labelled) and the
+    # champion's production performance.
+    this_batch = (F.col("batch_id") == (batch or "")) & F.col("dataset").isin("batch", "production")
     production = ((F.col("dataset") == "production") & (F.col("metric_name") == rules.metric)
                   & (F.col("model_version") == champion))
     measured = spark.table(settings.table("metrics")).where(
@@ -80,8 +89,11 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
         if prediction is not None:
             evidence.prediction_psi = prediction["metric_value"]
             evidence.prediction_drifted = prediction["passed"] is False
-    performance = sorted((r for r in measured if r["dataset"] == "production"), key=lambda r: r["batch_id"],
-                         reverse=True)[: rules.window]
+    evidence.batch_production = {r["metric_name"]: r["metric_value"] for r in measured
+                                 if r["dataset"] == "production" and r["batch_id"] == (batch or "")
+                                 and r["model_version"] == champion}
+    performance = sorted((r for r in measured if r["dataset"] == "production" and r["metric_name"] == rules.metric
+                          and r["model_version"] == champion), key=lambda r: r["batch_id"], reverse=True)[: rules.window]
     evidence.performance = [(r["batch_id"], r["metric_value"]) for r in performance]
     history = (
         spark.table(settings.table("monitoring_decisions"))

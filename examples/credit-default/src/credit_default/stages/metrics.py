@@ -2,6 +2,7 @@
 quality, drift of every feature and of the prediction against the champion's baseline — and the
 production performance of every scored batch whose labels have arrived since. Rows go to the
 metrics table (stage ``metrics``) with their thresholds and pass/fail; evaluate_metrics decides.
+The batches measured on their labels join the training history (bronze) as ingest lands them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
 from ..quality import conform, flag_failures, summarize
 from ..records import Metric, write_metrics
+from . import ingest
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -46,6 +48,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     rows += labelled
     write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, rows)
     output["labelled_batches"] = sorted({m.batch_id for m in labelled})
+    # Labelled batches join the training history now, whatever the decision: the next retrain
+    # trains on every one of them (a batch never reaches bronze before its labels do).
+    output["ingested"], _, _ = ingest.land(spark, settings, output["labelled_batches"])
     return output
 
 
