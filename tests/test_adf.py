@@ -13,7 +13,9 @@ import pytest
 from conftest import NON_DEFAULT_ANSWERS, SUPPORTED
 
 
-ONE_PER_PROBLEM_TYPE = [p for p in SUPPORTED if p.values[0]["branching_model"] == "gitflow"]
+# The factory JSON depends on the problem type only (not on the branching model or the data source).
+ONE_PER_PROBLEM_TYPE = [p for p in SUPPORTED
+                        if p.values[0]["branching_model"] == "gitflow" and p.values[0]["data_source"] == "simulator"]
 
 
 def test_adf_json_ignores_the_branching_model(cookies):
