@@ -5,7 +5,7 @@ PY := $(abspath $(VENV)/bin/python)
 EXAMPLE := credit-default
 DEMO := build/demo
 
-.PHONY: install demo test regen-example clean
+.PHONY: install demo test regen-example installed-modules clean
 
 # One virtualenv for the template's tests and the demo; rebuilt when requirements change. uv
 # resolves and downloads in parallel: the requirements install in about a minute, not five. The
@@ -31,6 +31,11 @@ demo: install
 	$(VENV)/bin/cookiecutter --no-input --config-file examples/$(EXAMPLE).json --output-dir $(DEMO) .
 	$(PY) -m pip install --quiet --no-deps -e $(DEMO)/$(EXAMPLE)
 	cd $(DEMO)/$(EXAMPLE) && $(MAKE) --no-print-directory init train loop status PYTHON=$(PY)
+
+# The modules a project name must not shadow, from the pinned requirements as installed (the
+# pre-generation hook reads the list; a test fails while it is stale). Run after changing them.
+installed-modules: install
+	$(PY) hooks/installed_modules.py
 
 # pytest exits 5 when it collects nothing: that is a missing suite, reported as a failure.
 test: install

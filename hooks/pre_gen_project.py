@@ -20,8 +20,10 @@ from __future__ import annotations
 import json
 import keyword
 import math
+import os
 import re
 import sys
+from pathlib import Path
 
 CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
@@ -68,17 +70,16 @@ INTEGER_RANGES = {
 # Columns of the source data the project is built around.
 COLUMN_FIELDS = ("target_column", "id_column", "timestamp_column")
 
-# Columns the generated pipeline adds to its tables; a source column may not
-# take one of these names.
-PIPELINE_COLUMNS = (
-    "batch_id",
-    "ingested_at",
-    "scored_at",
-    "prediction",
-    "probability",
-    "model_name",
-    "model_version",
-)
+# The project as the template holds it (read at render time from cookiecutter's ``_repo_dir``):
+# the tables that hold the user's columns (their DDL names the source, feature, id or timestamp
+# columns), and the two user files that declare the example's columns.
+# (Folder names written as two literals: this file is rendered by Jinja, which would fill them in.)
+TEMPLATE_PROJECT = "{" "{cookiecutter.__project_slug}" "}"
+TEMPLATE_PACKAGE = "{" "{cookiecutter.__package_name}" "}"
+USER_COLUMN_MARKERS = ("${source_columns}", "${feature_columns}", "${id_column}", "${timestamp_column}")
+SQL_COLUMN = re.compile(r"^\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?:STRING|DOUBLE|INT|BIGINT|BOOLEAN|TIMESTAMP|DATE|ARRAY)\b", re.M)
+DECLARED_COLUMN = re.compile(r'^\s+"([A-Za-z_][A-Za-z0-9_]*)":\s*"[A-Z]+",?$', re.M)
+DECLARED_IN = {"data_source.SOURCE_COLUMNS": "data_source.py", "features.FEATURE_COLUMNS": "features.py"}
 
 # Unity Catalog names used as plain (unquoted) SQL identifiers.
 UNITY_CATALOG_FIELDS = ("catalog_dev", "catalog_uat", "catalog_prod", "schema_name")
@@ -115,10 +116,14 @@ MAX_PACKAGE_NAME_LENGTH = 60
 # Data Factory pipelines are named after the package; Data Factory caps names.
 DATA_FACTORY_PIPELINE_NAME = "pl_{package}_training"
 MAX_DATA_FACTORY_NAME_LENGTH = 140
-# Packages the generated project imports; its own package must not shadow them.
-IMPORTED_PACKAGES = ("databricks", "mlflow", "numpy", "pandas", "pyspark", "pytest", "sklearn", "yaml")
-# The display name lands in Python docstrings and YAML: these would break them.
-DISPLAY_NAME_FORBIDDEN = ('"', "\\")
+# The top-level modules of every distribution the project installs (generated from the pinned
+# requirements by hooks/installed_modules.py): the project's own package must not shadow them.
+INSTALLED_MODULES = "hooks/installed_modules.txt"
+# The display name is written into Markdown, YAML, JSON, TOML, Python docstrings and Data Factory
+# descriptions: besides letters, digits and single inner spaces, only these characters, none of which
+# starts an expression or a comment in any of them (no @, $, {, #, :, quotes or backslashes).
+DISPLAY_NAME_PUNCTUATION = "-_.,()&/+"
+MAX_DISPLAY_NAME_LENGTH = 80
 
 # --------------------------------------------------------------------------- #
 # Small helpers
@@ -207,6 +212,50 @@ def derived_hint(context):
     return f" (it derives from model_display_name {display_name!r} unless overridden)"
 
 
+def template_file(context, *parts):
+    """A file of the template repository cookiecutter renders from (its ``_repo_dir``). The hook
+    runs inside the new project's folder, so a relative ``_repo_dir`` (``cookiecutter .``) is
+    resolved against the folder the user ran cookiecutter from (the shell's ``PWD``)."""
+    given = context.get("_repo_dir") or ""
+    repo = Path(given)
+    for root in (repo, Path(os.environ.get("PWD", "/nonexistent"), repo)):
+        if given and (root / "cookiecutter.json").is_file():
+            return root.resolve().joinpath(*parts)
+    raise LookupError(f"cannot find the template folder {str(repo)!r} from {os.getcwd()}: "
+                      "run cookiecutter with the template's absolute path")
+
+
+def installed_modules(context):
+    return {line.strip().lower() for line in template_file(context, INSTALLED_MODULES).read_text().splitlines()
+            if line.strip()}
+
+
+def pipeline_columns(context):
+    """Lower-cased column -> table, for the columns the pipeline adds to the tables that hold the
+    user's columns, read from the template's sql/ (so a new column there is refused here too)."""
+    added = {}
+    for path in sorted(template_file(context, TEMPLATE_PROJECT, "sql").glob("*.sql")):
+        ddl = path.read_text(encoding="utf-8")
+        if any(marker in ddl for marker in USER_COLUMN_MARKERS):
+            table = path.stem.split("_", 1)[-1]
+            for column in SQL_COLUMN.findall(ddl):
+                added.setdefault(column.lower(), table)
+    return added
+
+
+def declared_columns(context):
+    """Lower-cased column -> where it is declared, for the columns of the template's user files."""
+    package = template_file(context, TEMPLATE_PROJECT, "src", TEMPLATE_PACKAGE)
+    declared = {}
+    for where, name in DECLARED_IN.items():
+        source = (package / name).read_text(encoding="utf-8")
+        variable = re.escape(where.split(".")[1])
+        assignment = re.search(r"^" + variable + r"\b[^=\n]*=\s*\{(.*?)^\}", source, re.M | re.S)
+        for column in DECLARED_COLUMN.findall(assignment.group(1) if assignment else ""):
+            declared.setdefault(column.lower(), where)
+    return declared
+
+
 # --------------------------------------------------------------------------- #
 # Checks: each takes the context and returns a list of (field, message)
 # --------------------------------------------------------------------------- #
@@ -214,18 +263,25 @@ def derived_hint(context):
 
 def check_display_name(context):
     name = answer(context, "model_display_name")
+    field = "model_display_name"
     if not name.strip():
-        return [("model_display_name", "is blank; give the model a name")]
-    if not name.isprintable():
-        return [("model_display_name", f"{name!r} must be one line of printable characters")]
-    forbidden = [char for char in DISPLAY_NAME_FORBIDDEN if char in name]
-    if forbidden:
-        shown = " or ".join(repr(char) for char in forbidden)
-        return [("model_display_name", f"{name!r} must not contain {shown} (it is written into Python and YAML files)")]
+        return [(field, "is blank; give the model a name")]
+    odd = sorted({char for char in name if not (char.isalnum() or char == " " or char in DISPLAY_NAME_PUNCTUATION)})
+    if odd:
+        shown = " ".join(repr(char) for char in odd)
+        return [(field, f"{name!r} may only hold letters, digits, single spaces and {DISPLAY_NAME_PUNCTUATION}; "
+                        f"not {shown}")]
+    if not (name[0].isalnum() and (name[-1].isalnum() or name[-1] in ".)")) or "  " in name:
+        return [(field, f"{name!r} must start with a letter or digit and end with one (or '.', ')'), "
+                        "with single spaces between words")]
+    if len(name) > MAX_DISPLAY_NAME_LENGTH:
+        return [(field, f"{name[:20]!r}… is {len(name)} characters long; at most {MAX_DISPLAY_NAME_LENGTH}")]
     return []
 
 
 def check_project_slug(context):
+    if check_display_name(context):
+        return []  # the folder name derives from the display name, reported already
     slug = answer(context, "__project_slug")
     if not slug:
         if not answer(context, "model_display_name").strip():
@@ -243,6 +299,8 @@ def check_package_name(context):
     if not package:
         # An empty slug was reported already; its empty derivatives add nothing.
         return [] if not answer(context, "__project_slug") else [(field, "is empty" + hint)]
+    if check_display_name(context) and package == answer(context, "__project_slug").replace("-", "_"):
+        return []  # derives from the display name, reported already
     if package[0].isdigit():
         return [(field, f"{package!r} must not start with a digit" + hint)]
     if not (package.isascii() and package.isidentifier()):
@@ -251,18 +309,24 @@ def check_package_name(context):
         return [(field, f"{package!r} is a Python keyword" + hint)]
     if len(package) > MAX_PACKAGE_NAME_LENGTH:
         return [(field, f"{package!r} is longer than {MAX_PACKAGE_NAME_LENGTH} characters" + hint)]
-    if package in getattr(sys, "stdlib_module_names", ()) or package in IMPORTED_PACKAGES:
-        return [(field, f"{package!r} would shadow the Python package of that name" + hint)]
+    if package in getattr(sys, "stdlib_module_names", ()) or package.lower() in installed_modules(context):
+        return [(field, f"{package!r} would shadow the Python module of that name the project imports or installs"
+                        + hint)]
     pipeline = DATA_FACTORY_PIPELINE_NAME.format(package=package)
     if len(pipeline) > MAX_DATA_FACTORY_NAME_LENGTH:
         return [(field, f"Data Factory pipeline name {pipeline!r} is longer than {MAX_DATA_FACTORY_NAME_LENGTH} characters")]
     return []
 
 
+def derived_from_a_bad_package(context, value):
+    """True when ``value`` is the package name and the package name was reported already."""
+    return value == answer(context, "__package_name") and bool(check_package_name(context))
+
+
 def check_registered_model_name(context):
     name = answer(context, "__registered_model_name")
-    if not name and not answer(context, "__package_name"):
-        return []  # derives from the empty package name, reported already
+    if (not name and not answer(context, "__package_name")) or derived_from_a_bad_package(context, name):
+        return []  # derives from the package name, reported already
     problem = sql_identifier_problem(name)
     if problem:
         return [("__registered_model_name", problem + derived_hint(context))]
@@ -290,11 +354,16 @@ def check_choices(context):
 def check_columns(context):
     problems = []
     seen = {}  # lower-cased name -> field that used it first
+    added = pipeline_columns(context)
+    declared = declared_columns(context)
     for field in COLUMN_FIELDS:
         value = answer(context, field)
         problem = sql_identifier_problem(value)
-        if problem is None and value.lower() in PIPELINE_COLUMNS:
-            problem = f"{value!r} is a column the pipeline adds itself; choose another name"
+        if problem is None and value.lower() in added:
+            problem = f"{value!r} is a column the pipeline adds to {added[value.lower()]}; choose another name"
+        if problem is None and value.lower() in declared:
+            problem = (f"{value!r} is already a column of the data ({declared[value.lower()]}); choose another "
+                       "name, or rename that column after rendering")
         if problem is None and value.lower() in seen:
             problem = f"{value!r} is also the {seen[value.lower()]}; target, id and timestamp columns must be distinct"
         if problem:
@@ -395,8 +464,9 @@ def check_unity_catalog_names(context):
     problems = []
     for field in UNITY_CATALOG_FIELDS:
         value = answer(context, field)
-        if not value and field in DERIVED_FROM_PACKAGE and not answer(context, "__package_name"):
-            continue  # derives from the empty package name, reported already
+        if field in DERIVED_FROM_PACKAGE and ((not value and not answer(context, "__package_name"))
+                                              or derived_from_a_bad_package(context, value)):
+            continue  # derives from the package name, reported already
         problem = sql_identifier_problem(value)
         if problem:
             problems.append((field, problem))

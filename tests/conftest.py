@@ -68,7 +68,8 @@ def pytest_configure(config):
 def answers(extra_context=None):
     """The context the hooks see for these answers (as cookiecutter --no-input builds it)."""
     context = generate_context(context_file=str(ROOT / "cookiecutter.json"), extra_context=dict(extra_context or {}))
-    return dict(prompt_for_config(context, no_input=True))
+    # cookiecutter adds where the template is; the hooks read the template's own files from there.
+    return {**prompt_for_config(context, no_input=True), "_repo_dir": str(ROOT)}
 
 
 def load_hook(name, context):

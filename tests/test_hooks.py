@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cookiecutter.exceptions import FailedHookException, OutputDirExistsException
+from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 from cookiecutter.utils import create_env_with_context
 
@@ -182,24 +182,22 @@ def test_rules_are_tables():
     [
         pytest.param(
             "!!!",
-            "ERROR: __project_slug: is empty; the display name needs letters or digits "
-            "(it derives from model_display_name '!!!' unless overridden)",
+            "ERROR: model_display_name: '!!!' may only hold letters, digits, single spaces and -_.,()&/+; not '!'",
             id="no-letters",
         ),
         pytest.param("   ", "ERROR: model_display_name: is blank; give the model a name", id="blank"),
+        pytest.param("", "ERROR: model_display_name: is blank; give the model a name", id="empty"),
     ],
 )
 def test_a_display_name_without_letters_is_refused(cookies, baked_output, tmp_path, capfd, display_name, expected):
-    """'!!!' slugifies to '', so the project folder would be the output folder itself.
-
-    When the output folder already exists (pytest-cookies, or `-o .`), cookiecutter
-    refuses with OutputDirExistsException before any hook runs; otherwise it creates
-    the folder, the hook rejects the answers, and cookiecutter deletes it again.
-    """
+    """'!!!' and a blank name slugify to '': the project folder falls back to 'unnamed-model', so
+    that cookiecutter reaches the hook (it would otherwise refuse, before any hook, to write into
+    the output folder itself) and the hook names the real problem, in one line."""
     result = cookies.bake(extra_context={"model_display_name": display_name})
     assert result.exit_code != 0
-    assert isinstance(result.exception, (FailedHookException, OutputDirExistsException)), repr(result.exception)
+    assert isinstance(result.exception, FailedHookException), repr(result.exception)
     assert_nothing_written(baked_output)
+    assert error_lines(capfd.readouterr().err) == [expected]
 
     fresh_output = tmp_path / "fresh"
     with pytest.raises(FailedHookException):
@@ -495,3 +493,69 @@ def test_post_hook_message_never_fails_the_generation(monkeypatch):
     hook = load_hook("post_gen_project", answers())
     monkeypatch.setattr(sys, "stdout", ClosedStdout())
     hook.show("Created the project folder x")
+
+
+# --------------------------------------------------------------------------- #
+# Answers that once rendered broken or injected files: each is refused in one line now
+# --------------------------------------------------------------------------- #
+
+HOSTILE_ANSWERS = [
+    pytest.param({"model_display_name": " Leading space"}, "model_display_name", id="leading-space"),
+    pytest.param({"model_display_name": "Credit ${workspace.current_user.userName}"}, "model_display_name",
+                 id="bundle-interpolation"),
+    pytest.param({"model_display_name": "@{pipeline().RunId}"}, "model_display_name", id="factory-expression"),
+    pytest.param({"model_display_name": "Credit $(System.AccessToken)"}, "model_display_name", id="pipelines-macro"),
+    pytest.param({"model_display_name": "Credit # not a comment"}, "model_display_name", id="yaml-comment"),
+    pytest.param({"model_display_name": "Credit \U0001f600"}, "model_display_name", id="emoji"),
+    pytest.param({"model_display_name": "x" * 300}, "model_display_name", id="300-characters"),
+    pytest.param({"model_display_name": "1model"}, "__package_name", id="starts-with-a-digit"),
+    *[pytest.param({"model_display_name": name}, "__package_name", id=f"shadows-{name.lower()}")
+      for name in ("Delta", "Scipy", "Matplotlib", "Cloudpickle", "Jsonschema", "Azure", "Dnv", "Pythonnet", "Clr")],
+    *[pytest.param({field: column}, field, id=f"{field}-{column}")
+      for field, column in (("id_column", "record"), ("timestamp_column", "cleaned_at"),
+                            ("timestamp_column", "Computed_At"), ("id_column", "pipeline_run_id"),
+                            ("id_column", "FAILED_RULES"), ("timestamp_column", "quarantined_at"),
+                            ("target_column", "age"), ("id_column", "income_log"))],
+]
+
+
+@pytest.mark.parametrize(("extra_context", "field"), HOSTILE_ANSWERS)
+def test_a_hostile_answer_is_refused_in_one_line_naming_its_field(cookies, baked_output, capfd, extra_context, field):
+    result = cookies.bake(extra_context=extra_context)
+    assert isinstance(result.exception, FailedHookException), repr(result.exception)
+    assert_nothing_written(baked_output)
+    lines = error_lines(capfd.readouterr().err)
+    assert len(lines) == 1 and lines[0].startswith(f"ERROR: {field}: "), lines
+
+
+def test_pipeline_columns_and_declared_columns_come_from_the_template():
+    """The refused column names are read from sql/ and the user files, not listed by hand."""
+    hook = load_hook("pre_gen_project", answers())
+    added = hook.pipeline_columns(answers())
+    assert {"batch_id", "ingested_at", "cleaned_at", "record", "failed_rules", "quarantined_at", "computed_at",
+            "prediction", "probability", "model_version", "pipeline_run_id", "scored_at"} <= set(added)
+    assert "decided_at" not in added  # monitoring_decisions holds no user column
+    declared = hook.declared_columns(answers())
+    assert {"age", "income", "region", "income_log", "has_late_payment"} <= set(declared)
+
+
+def test_the_installed_modules_list_is_current():
+    """hooks/installed_modules.txt is what `make installed-modules` writes from the pinned
+    requirements as installed here (run it after changing requirements.txt)."""
+    spec = __import__("importlib.util").util.spec_from_file_location("installed_modules", ROOT / "hooks" / "installed_modules.py")
+    module = __import__("importlib.util").util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert (ROOT / "hooks" / "installed_modules.txt").read_text(encoding="utf-8") == module.render()
+
+
+@pytest.mark.parametrize(("answer", "written"), [("0.00001", 0.00001), ("2.5e-1", 0.25), ("1e-3", 0.001), ("10", 10.0)])
+def test_a_number_answer_reads_back_from_conf_as_the_number_typed(cookies, answer, written):
+    import yaml
+
+    result = cookies.bake(extra_context={"drift_psi_threshold": answer if float(answer) <= 10 else "1",
+                                         "secondary_thresholds": f"recall={min(float(answer), 1)}"})
+    assert result.exit_code == 0, result.exception
+    monitoring = yaml.safe_load((result.project_path / "conf" / "monitoring.yml").read_text())
+    training = yaml.safe_load((result.project_path / "conf" / "training.yml").read_text())
+    assert monitoring["drift"]["psi_threshold"] == written and isinstance(monitoring["drift"]["psi_threshold"], float)
+    assert training["gate"]["secondary_thresholds"]["recall"] == min(written, 1.0)
