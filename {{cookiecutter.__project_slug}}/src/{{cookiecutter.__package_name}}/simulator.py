@@ -195,7 +195,7 @@ def _draw(rng: np.random.Generator, column: Domain, n: int, drift: float) -> tup
     if column.sql_type in ("DATE", "TIMESTAMP"):
         days = rng.uniform(0, 365, n)
         stamps = pd.to_datetime(EPOCH.timestamp() + days * 86400, unit="s", utc=True).floor("s")
-        return (stamps.date if column.sql_type == "DATE" else stamps).to_numpy(), days / 365
+        return (stamps.date if column.sql_type == "DATE" else stamps.to_numpy()), days / 365
     index = rng.choice(len(column.choices), n, p=_tilted(len(column.choices), drift))
     return np.asarray(column.choices, dtype=object)[index], index
 

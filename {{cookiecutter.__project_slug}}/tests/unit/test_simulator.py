@@ -122,3 +122,17 @@ def test_domains_come_from_the_simple_rule_forms(sql_type, conditions, expected)
 def test_a_type_it_cannot_draw_is_one_clear_line():
     with pytest.raises(ValueError, match=r"^the simulator cannot draw column 'price' of type DECIMAL\(10,2\): declare"):
         domain("price", "DECIMAL(10,2)", [])
+
+
+@pytest.mark.spark
+def test_every_declarable_type_is_drawn_and_reads_back_as_declared(spark, settings, monkeypatch):
+    from {{ cookiecutter.__package_name }} import data_source
+
+    every = {"a_tinyint": "TINYINT", "a_smallint": "SMALLINT", "an_int": "INT", "a_bigint": "BIGINT",
+             "a_float": "FLOAT", "a_double": "DOUBLE", "a_string": "STRING", "a_boolean": "BOOLEAN",
+             "a_date": "DATE", "a_timestamp": "TIMESTAMP"}
+    monkeypatch.setattr(data_source, "SOURCE_COLUMNS", every)
+    frame = simulator.generate(settings, 1, 200, Scenario(dirty_fraction=0))
+    rows = conform(spark.createDataFrame(frame), sources.labelled_columns(settings), "sample batch")
+    assert rows.count() == 200
+    assert rows.where(" OR ".join(f"{name} IS NULL" for name in every)).count() == 0
