@@ -319,8 +319,13 @@ def check_package_name(context):
 
 
 def derived_from_a_bad_package(context, value):
-    """True when ``value`` is the package name and the package name was reported already."""
-    return value == answer(context, "__package_name") and bool(check_package_name(context))
+    """True when ``value`` is the package name and a problem with it (or with the display name it
+    derives from) was reported already."""
+    package = answer(context, "__package_name")
+    if value != package:
+        return False
+    from_display_name = package == answer(context, "__project_slug").replace("-", "_")
+    return bool(check_package_name(context)) or (from_display_name and bool(check_display_name(context)))
 
 
 def check_registered_model_name(context):
@@ -387,6 +392,8 @@ def check_primary_metric(context):
 def check_primary_metric_threshold(context):
     metric = answer(context, "primary_metric")
     text = answer(context, "primary_metric_threshold")
+    if check_primary_metric(context) and not text.strip():
+        return []  # its default derives from the metric, reported already
     bounds = METRIC_RANGES.get(metric)
     if bounds is None:  # unknown metric: only check it is a number
         _, problem = parse_number(text)
