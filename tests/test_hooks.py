@@ -559,3 +559,10 @@ def test_a_number_answer_reads_back_from_conf_as_the_number_typed(cookies, answe
     training = yaml.safe_load((result.project_path / "conf" / "training.yml").read_text())
     assert monitoring["drift"]["psi_threshold"] == written and isinstance(monitoring["drift"]["psi_threshold"], float)
     assert training["gate"]["secondary_thresholds"]["recall"] == min(written, 1.0)
+
+
+def test_the_readme_installs_the_cookiecutter_the_template_is_tested_with():
+    pinned = re.search(r"^cookiecutter==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    readme = (ROOT / "README.md").read_text()
+    versions = set(re.findall(r"cookiecutter==(\S+?)[`\s]", readme))
+    assert versions == {pinned}, versions
