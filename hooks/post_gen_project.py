@@ -52,8 +52,8 @@ OPTION_FILES = {
     },
 }
 
-# What a data scientist runs after `cd` into the project: (command, what it does).
-# What to run after `cd`, per data source (each command a target of the rendered Makefile).
+# What a data scientist runs after `cd` into the project, per data source: (command, what it does),
+# each command a target of the rendered Makefile.
 NEXT_STEPS = {
     "simulator": [
         ("make install", "creates .venv with the pinned dependencies"),

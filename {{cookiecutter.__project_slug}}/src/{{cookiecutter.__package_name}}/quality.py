@@ -10,6 +10,8 @@ from pyspark.sql import functions as F
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
+    from .settings import Settings
+
 # Spark SQL type names (as written in the column declarations) → Spark's simpleString().
 _TYPE_NAMES = {"integer": "int", "long": "bigint", "real": "float", "short": "smallint", "byte": "tinyint"}
 # A batch may carry a narrower type than declared: it is widened, not refused. An integer is read
@@ -46,11 +48,30 @@ def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
         expected = _type_name(sql_type)
         if name not in actual:
             problems.append(f"column {name!r} is missing")
+        elif actual[name] == "void":  # Parquet's NULL type: written from a column with no value at all
+            problems.append(f"column {name!r} holds no value at all (an empty or all-NULL column)")
         elif actual[name] != expected and (actual[name], expected) not in _WIDENINGS:
             problems.append(f"column {name!r} is {actual[name]}, expected {expected}")
     if problems:
         raise SchemaBreakError(f"schema break in {what}: " + "; ".join(problems))
     return df.select(*[F.col(name).cast(_type_name(t)).alias(name) for name, t in columns.items()])
+
+
+# The pipeline's own rule, checked besides cleaning.py's: a row whose id and timestamp (the feature
+# table's key) another row of the same batch repeats is quarantined, every copy of it — which of
+# them is right is for a person to say, not for the model to guess.
+KEY_UNIQUE = "key_unique_in_batch"
+
+
+def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
+    """cleaning.py's expectations and the pipeline's own, as every stage applies them."""
+    from . import cleaning
+
+    rules = cleaning.expectations(settings, labelled)
+    if KEY_UNIQUE in rules:
+        raise ValueError(f"cleaning.py names a rule {KEY_UNIQUE!r}: the pipeline's own rule has that name")
+    key = f"`{settings.id_column}`, `{settings.timestamp_column}`"
+    return {**rules, KEY_UNIQUE: f"count(*) OVER (PARTITION BY {key}) = 1"}
 
 
 def flag_failures(df: DataFrame, expectations: dict[str, str]) -> DataFrame:

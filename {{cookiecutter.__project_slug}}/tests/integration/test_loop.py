@@ -158,6 +158,19 @@ def test_execute_prints_the_batch_metrics_and_the_evidence(steps, project, capsy
     assert evidence.endswith("rules fired: none")
 
 
+def test_an_empty_batch_alerts_in_one_line_and_scores_nothing(steps, spark, project, capsys):
+    import pyarrow.parquet as pq
+
+    folder = Path(project.landing_path) / "batches"
+    name = simulator.batch_id(simulator.next_number(project))
+    pq.write_table(pq.read_table(sorted(folder.glob("b*.parquet"))[-1]).slice(0, 0), folder / f"{name}.parquet")
+    assert main(["execute"]) == 1
+    captured = capsys.readouterr()
+    assert f"decision for batch {name}: alert (empty_batch)" in captured.out
+    assert captured.err.strip().startswith("error: monitoring decision alert (rule empty_batch) on batch ")
+    assert spark.table(project.table("inference_log")).where(F.col("batch_id") == name).count() == 0
+
+
 def test_rerunning_predict_replaces_the_batch_rows(steps, spark, project):
     batch = steps[0].batch
     log = spark.table(project.table("inference_log")).where(F.col("batch_id") == batch)

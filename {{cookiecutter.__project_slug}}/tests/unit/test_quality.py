@@ -5,7 +5,9 @@ import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.__package_name }} import cleaning, simulator, sources
-from {{ cookiecutter.__package_name }}.quality import FAILED_RULES, SchemaBreakError, conform, flag_failures, summarize
+from {{ cookiecutter.__package_name }}.quality import (
+    FAILED_RULES, KEY_UNIQUE, SchemaBreakError, conform, expectations, flag_failures, summarize,
+)
 from {{ cookiecutter.__package_name }}.simulator import Scenario
 
 pytestmark = pytest.mark.spark
@@ -55,3 +57,15 @@ def test_expectations_quarantine_each_bad_row_with_its_rules(spark, settings):
     [quality] = summarize(flagged)
     assert (quality.rows, quality.passed) == (len(sample), 5)
     assert sum(quality.rule_failures.values()) >= len(breakable)
+
+
+def test_rows_repeating_a_key_within_a_batch_are_all_quarantined(spark, settings):
+    sample = _sample(settings, rows=6)
+    sample.loc[1, [settings.id_column, settings.timestamp_column]] = sample.loc[0, [settings.id_column,
+                                                                                  settings.timestamp_column]].values
+    frame = conform(spark.createDataFrame(sample), sources.labelled_columns(settings), "b1")
+    flagged = flag_failures(frame.withColumn("batch_id", F.lit("b1")), expectations(settings))
+    failed = {r[settings.id_column]: r[FAILED_RULES] for r in flagged.collect() if r[FAILED_RULES]}
+    assert failed == {sample.loc[0, settings.id_column]: [KEY_UNIQUE]}
+    [quality] = summarize(flagged)
+    assert (quality.rows, quality.passed, quality.rule_failures) == (6, 4, {KEY_UNIQUE: 2})

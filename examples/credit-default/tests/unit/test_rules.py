@@ -45,6 +45,12 @@ def test_schema_break_alerts_even_when_everything_else_would_retrain(rules):
     assert (decide(evidence, rules).decision, decide(evidence, rules).rule) == (ALERT, "schema_break")
 
 
+def test_an_empty_batch_alerts_and_never_retrains(rules):
+    decision = decide(_healthy(rules, rows=0, pass_rate=None, prediction_drifted=True), rules)
+    assert (decision.decision, decision.rule) == (ALERT, "empty_batch")
+    assert decide(_healthy(rules, rows=5000), rules).decision == SATISFACTORY
+
+
 def test_data_quality_below_its_floor_alerts_and_never_retrains(rules):
     evidence = _healthy(rules, pass_rate=rules.min_pass_rate - 0.01, prediction_drifted=True)
     decision = decide(evidence, rules)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from .. import cleaning, tables
-from ..quality import FAILED_RULES, DataQualityError, flag_failures, summarize
+from ..quality import FAILED_RULES, DataQualityError, expectations, flag_failures, summarize
 from ..records import Metric, write_metrics
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if not pending:
         return {"batches": [], "rows_passed": 0, "rows_quarantined": 0}
     rows = cleaning.standardize(spark.table(bronze).where(F.col("batch_id").isin(pending)))
-    flagged = flag_failures(rows, cleaning.expectations(settings)).cache()
+    flagged = flag_failures(rows, expectations(settings)).cache()
     try:
         summaries = summarize(flagged)
         floor = settings.training_rules.min_pass_rate

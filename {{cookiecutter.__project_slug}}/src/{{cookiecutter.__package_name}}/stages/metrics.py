@@ -15,7 +15,7 @@ from .. import cleaning, evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import conform, flag_failures, summarize
+from ..quality import conform, expectations, flag_failures, summarize
 from ..records import Metric, write_metrics
 from . import ingest
 
@@ -67,7 +67,7 @@ def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, ver
         return rows
     raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
     flagged = flag_failures(cleaning.standardize(raw).withColumn("batch_id", F.lit(batch)),
-                            cleaning.expectations(settings, labelled=False))
+                            expectations(settings, labelled=False))
     (quality,) = summarize(flagged) or [None]
     if quality is None:  # an empty batch
         return rows + [Metric("rows", 0.0, BATCH, model_version=version, batch_id=batch)]

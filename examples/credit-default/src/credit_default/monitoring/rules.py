@@ -89,6 +89,7 @@ class Evidence:
     champion_version: str
     batch_id: str | None = None
     schema_break: str | None = None
+    rows: int | None = None  # rows in the batch (0: an empty feed)
     pass_rate: float | None = None
     # Primary metric of the latest labelled batches scored by the champion, newest first.
     performance: list[tuple[str, float]] = field(default_factory=list)
@@ -133,6 +134,8 @@ def decide(evidence: Evidence, rules: Rules) -> Decision:
     }
     if evidence.schema_break:
         return Decision(ALERT, "schema_break", inputs)
+    if evidence.batch_id and evidence.rows == 0:
+        return Decision(ALERT, "empty_batch", inputs)  # nothing to score or measure: the feed is broken
     if evidence.pass_rate is not None and evidence.pass_rate < rules.min_pass_rate:
         return Decision(ALERT, "data_quality", inputs)
     fired = retrain_rules_fired(evidence, rules)

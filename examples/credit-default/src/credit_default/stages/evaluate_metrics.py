@@ -76,6 +76,8 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
     if batch and not evidence.schema_break:
         rows = [r for r in measured if r["dataset"] == "batch"]
         by_name = {(r["metric_name"], r["feature"]): r for r in rows}
+        if ("rows", "") in by_name:
+            evidence.rows = int(by_name[("rows", "")]["metric_value"])
         if ("pass_rate", "") in by_name:
             evidence.pass_rate = by_name[("pass_rate", "")]["metric_value"]
         deciding = [r for r in rows if r["threshold"] is not None and r["metric_name"] in

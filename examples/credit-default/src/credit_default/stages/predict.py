@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from .. import cleaning, features, inference, sources, tables
-from ..quality import FAILED_RULES, SchemaBreakError, conform, flag_failures
+from ..quality import FAILED_RULES, SchemaBreakError, conform, expectations, flag_failures
 from .deploy import version_of_run
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def next_batch(spark: SparkSession, settings: Settings) -> str | None:
 def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFrame:
     """The batch's rows that meet the expectations, as model inputs (raises SchemaBreakError)."""
     raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
-    flagged = flag_failures(cleaning.standardize(raw), cleaning.expectations(settings, labelled=False))
+    flagged = flag_failures(cleaning.standardize(raw), expectations(settings, labelled=False))
     good = flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES).withColumn("batch_id", F.lit(batch))
     return features.build_features(good, settings)
 
