@@ -23,6 +23,7 @@ taken in that column's order. The target column is in the same table and stays N
 label is known: a batch's labels have arrived once one of its rows has a target. Declare the
 table's columns below, and set the two names.
 {%- endif %}
+
 The project's tests keep running on sample data shaped like ``SOURCE_COLUMNS`` (and valid under
 ``cleaning.py``); ``tests/unit/test_data_source.py`` checks your source against this contract as
 soon as it has a batch to read.

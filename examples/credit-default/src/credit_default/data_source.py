@@ -9,6 +9,7 @@ To use your own data:
 - files: drop them into that layout, declare their columns below and delete ``SAMPLE_DATA``;
 - anything else (a table, a JDBC query): also replace the three functions' bodies, e.g.
   ``spark.read.table("main.crm.applications").where(F.col("batch") == batch_id)``.
+
 The project's tests keep running on sample data shaped like ``SOURCE_COLUMNS`` (and valid under
 ``cleaning.py``); ``tests/unit/test_data_source.py`` checks your source against this contract as
 soon as it has a batch to read.
