@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from pyspark.sql import functions as F
 
+from . import cleaning
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
@@ -65,8 +67,6 @@ KEY_UNIQUE = "key_unique_in_batch"
 
 def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
     """cleaning.py's expectations and the pipeline's own, as every stage applies them."""
-    from . import cleaning
-
     rules = cleaning.expectations(settings, labelled)
     if KEY_UNIQUE in rules:
         raise ValueError(f"cleaning.py names a rule {KEY_UNIQUE!r}: the pipeline's own rule has that name")

@@ -215,16 +215,19 @@ def _effects(settings: Settings, column: Domain, variant: int) -> np.ndarray:
     return centred / spread if spread > 0 else centred
 
 
+def _weight(settings: Settings, column: Domain, variant: int) -> float:
+    """How much, and which way, ``column`` moves the target: variant 0 healthy, 1 after concept drift."""
+    rng = _rng(settings, "weight", column.name, variant)
+    return rng.choice([-1, 1]) * rng.uniform(0.5, 1.5)
+
+
 def _score(settings: Settings, columns: list[Domain], units: dict[str, np.ndarray], concept: float) -> np.ndarray:
     """The latent score the target follows: unit variance on healthy data; concept drift changes it."""
     signal = _signal_columns(columns)
     total = np.zeros(len(next(iter(units.values()))) if units else 0)
     weights = []
     for column in signal:
-        healthy = _rng(settings, "weight", column.name, 0)
-        changed = _rng(settings, "weight", column.name, 1)
-        weight = (1 - concept) * healthy.choice([-1, 1]) * healthy.uniform(0.5, 1.5) \
-            + concept * changed.choice([-1, 1]) * changed.uniform(0.5, 1.5)
+        weight = (1 - concept) * _weight(settings, column, 0) + concept * _weight(settings, column, 1)
         if column.is_range:
             z = (units[column.name] - 0.5) / np.sqrt(1 / 20)  # Beta(2, 2): mean 1/2, variance 1/20
         else:

@@ -30,12 +30,17 @@ def collect(settings: Settings) -> dict[str, Any]:
     for alias in (registry.CHAMPION, registry.CHALLENGER, registry.PREVIOUS):
         version = registry.version_by_alias(client, name, alias)
         aliases[alias] = version.version if version is not None else None
+    champion = aliases[registry.CHAMPION]
+    # The champion's rows of the metrics view, read once for its holdout and production numbers.
+    metrics = readers.read_view(settings, "metrics") if champion else None
+    if metrics is not None:
+        metrics = metrics[(metrics.model_name == name) & (metrics.model_version == champion)]
     return {
         "model_name": name,
         "env": settings.env,
         "aliases": aliases,
-        "champion_metrics": _holdout_metrics(settings, aliases[registry.CHAMPION]),
-        "champion_production": _production_metrics(settings, aliases[registry.CHAMPION]),
+        "champion_metrics": _holdout_metrics(metrics),
+        "champion_production": _production_metrics(metrics),
         "primary_metric": settings.primary_metric,
         "last_stage_run": _newest(settings, "pipeline_runs", "started_at",
                                   ["pipeline", "pipeline_run_id", "stage", "status", "started_at", "error"]),
@@ -45,22 +50,18 @@ def collect(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _holdout_metrics(settings: Settings, version: str | None) -> dict[str, float]:
-    metrics = readers.read_view(settings, "metrics") if version else None
+def _holdout_metrics(metrics: pd.DataFrame | None) -> dict[str, float]:
     if metrics is None:
         return {}
-    mine = metrics[(metrics.model_name == settings.model_name) & (metrics.stage == "evaluate")
-                   & (metrics.dataset == "holdout") & (metrics.model_version == version) & (metrics.metric_name != "gate")]
+    mine = metrics[(metrics.stage == "evaluate") & (metrics.dataset == "holdout") & (metrics.metric_name != "gate")]
     return {row.metric_name: float(row.metric_value) for row in mine.itertuples()}
 
 
-def _production_metrics(settings: Settings, version: str | None) -> dict[str, Any] | None:
+def _production_metrics(metrics: pd.DataFrame | None) -> dict[str, Any] | None:
     """The champion's metrics on its newest labelled batch: {batch_id, metrics}, or None."""
-    metrics = readers.read_view(settings, "metrics") if version else None
     if metrics is None:
         return None
-    mine = metrics[(metrics.model_name == settings.model_name) & (metrics.stage == "metrics")
-                   & (metrics.dataset == "production") & (metrics.model_version == version)]
+    mine = metrics[(metrics.stage == "metrics") & (metrics.dataset == "production")]
     if mine.empty:
         return None
     newest = mine[mine.batch_id == mine.batch_id.max()]

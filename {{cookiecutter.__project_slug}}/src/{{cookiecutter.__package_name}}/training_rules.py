@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Settings, flag
 
 
 @dataclass(frozen=True)
@@ -60,11 +60,6 @@ class TrainingRules:
                 raise ConfigError(f"{where}: {key} must be {bounds}, got {value}")
             return value
 
-        def flag(value: Any, key: str) -> bool:
-            if not isinstance(value, bool):
-                raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
-            return value
-
         known = list(scorers(settings.problem_type))
 
         def metric(name: Any, key: str) -> str:
@@ -91,7 +86,8 @@ class TrainingRules:
                 },
                 min_improvement_over_champion=number(gate.get("min_improvement_over_champion") or 0,
                                                      "gate.min_improvement_over_champion", low=0),
-                replace_failing_champion=flag(gate.get("replace_failing_champion", True), "gate.replace_failing_champion"),
+                replace_failing_champion=flag(gate.get("replace_failing_champion", True), where,
+                                             "gate.replace_failing_champion"),
             ),
             min_pass_rate=number(section("clean").get("min_pass_rate", 0.0), "clean.min_pass_rate", low=0, high=1),
             holdout_fraction=number(split.get("holdout_fraction", 0.1), "split.holdout_fraction", low=0.001, high=0.999),

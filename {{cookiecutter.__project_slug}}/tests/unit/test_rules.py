@@ -139,3 +139,8 @@ def test_a_wrong_rule_value_is_one_clear_line(settings, conf_copy):
     (conf_copy / "monitoring.yml").write_text(yaml.safe_dump(monitoring))
     with pytest.raises(ConfigError, match="drift.max_drifted_share must be a number, got 'a lot'"):
         Rules.from_settings(load_settings("local"))
+    monitoring["drift"]["max_drifted_share"] = 0.3
+    monitoring["retrain"]["drift_alerts_in_cooldown"] = "yes"
+    (conf_copy / "monitoring.yml").write_text(yaml.safe_dump(monitoring))
+    with pytest.raises(ConfigError, match="retrain.drift_alerts_in_cooldown must be true or false, got 'yes'"):
+        Rules.from_settings(load_settings("local"))

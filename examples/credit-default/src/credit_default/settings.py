@@ -26,6 +26,13 @@ class ConfigError(ValueError):
     """A setting is missing or invalid; the message names the file and the key."""
 
 
+def flag(value: Any, where: str, key: str) -> bool:
+    """A true/false setting, or a one-line ConfigError naming the file and the key."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
 def find_project_root(start: Path | None = None) -> Path:
     """The folder holding ``conf/project.yml``: searched upwards from ``start`` (the current
     directory: on Databricks a notebook runs in its own folder of the deployed bundle), then

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .. import evaluation
-from ..settings import ConfigError, Settings
+from ..settings import ConfigError, Settings, flag
 
 SATISFACTORY, RETRAIN, ALERT = "satisfactory", "retrain", "alert"
 
@@ -70,16 +70,10 @@ class Rules:
             max_drifted_share=number("drift", "max_drifted_share", 0.3, float, 0.0, 1.0),
             min_pass_rate=number("quality", "min_pass_rate", 0.9, float, 0.0, 1.0),
             cooldown_batches=number("retrain", "cooldown_batches", 1, int, 0),
-            drift_alerts_in_cooldown=_flag(conf, where, "retrain", "drift_alerts_in_cooldown", False),
+            drift_alerts_in_cooldown=flag((conf.get("retrain") or {}).get("drift_alerts_in_cooldown", False), where,
+                                          "retrain.drift_alerts_in_cooldown"),
             max_failed_retrains=number("retrain", "max_failed_retrains", 2, int, 1),
         )
-
-
-def _flag(conf: dict[str, Any], where: str, section: str, key: str, default: bool) -> bool:
-    value = (conf.get(section) or {}).get(key, default)
-    if not isinstance(value, bool):
-        raise ConfigError(f"{where}: {section}.{key} must be true or false, got {value!r}")
-    return value
 
 
 @dataclass
