@@ -8,20 +8,14 @@ directory is.
 from __future__ import annotations
 
 import hashlib
-import json
-import types
 from pathlib import Path
 
 import pytest
-from cookiecutter.generate import generate_context
-from cookiecutter.prompt import prompt_for_config
 
-ROOT = Path(__file__).resolve().parent.parent
-HOOKS_DIR = ROOT / "hooks"
+# Defined with the harness that measures hostile answers (python -m reliability); the tests import them from here.
+from reliability.answers import CONTEXT_PLACEHOLDER, HOOKS_DIR, ROOT, answers, files_under, load_hook  # noqa: F401
+
 TEMPLATE_DIR = ROOT / "{{cookiecutter.__project_slug}}"
-
-# The one templated line of each hook; tests swap it for a JSON document.
-CONTEXT_PLACEHOLDER = "{{ cookiecutter | tojson }}"
 
 PROBLEM_TYPES = ("classification", "regression")
 BRANCHING_MODELS = ("gitflow", "trunk")
@@ -65,25 +59,6 @@ def pytest_configure(config):
         config.option.template = str(ROOT)
 
 
-def answers(extra_context=None):
-    """The context the hooks see for these answers (as cookiecutter --no-input builds it)."""
-    context = generate_context(context_file=str(ROOT / "cookiecutter.json"), extra_context=dict(extra_context or {}))
-    # cookiecutter adds where the template is; the hooks read the template's own files from there.
-    return {**prompt_for_config(context, no_input=True), "_repo_dir": str(ROOT)}
-
-
-def load_hook(name, context):
-    """Run hooks/<name>.py as a module whose CONTEXT is ``context``, without running main()."""
-    source = (HOOKS_DIR / f"{name}.py").read_text(encoding="utf-8")
-    assert source.count(CONTEXT_PLACEHOLDER) == 1, f"{name}.py must template its context exactly once"
-    document = json.dumps(context)
-    assert "'''" not in document
-    module = types.ModuleType(f"{name}_under_test")
-    module.__file__ = str(HOOKS_DIR / f"{name}.py")
-    exec(compile(source.replace(CONTEXT_PLACEHOLDER, document), module.__file__, "exec"), module.__dict__)
-    return module
-
-
 def snapshot(root):
     """Every path under ``root`` with a digest of each file's bytes."""
     root = Path(root)
@@ -92,10 +67,6 @@ def snapshot(root):
         relative = path.relative_to(root).as_posix()
         state[relative] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "<dir>"
     return state
-
-
-def files_under(root):
-    return sorted(path for path in Path(root).rglob("*") if path.is_file())
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS ${catalog}.${schema}.metrics_log (
   stage STRING NOT NULL COMMENT 'Stage that measured it: clean, evaluate, metrics',
   model_version STRING NOT NULL COMMENT 'Registered version measured, or empty',
   batch_id STRING NOT NULL COMMENT 'Batch measured, or empty for a training set',
-  dataset STRING NOT NULL COMMENT 'What was measured: bronze, holdout, champion_on_holdout, batch',
+  dataset STRING NOT NULL COMMENT 'What was measured: bronze, holdout, champion_on_holdout, batch, production, labels',
   metric_name STRING NOT NULL,
   feature STRING NOT NULL COMMENT 'Feature or rule the metric is about, or empty',
   metric_value DOUBLE,

@@ -15,6 +15,9 @@ from .runtime.session import get_spark
 from .runtime.tracking import configure_mlflow
 from .settings import Settings
 
+# The newest unfinished runs `status` lists (the journal keeps them all).
+UNFINISHED_SHOWN = 3
+
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     commands = {"init": init, "train": train, "execute": execute, "loop": loop, "stage": stage, "status": status,
@@ -66,7 +69,7 @@ def train(args: argparse.Namespace, settings: Settings) -> int:
 def execute(args: argparse.Namespace, settings: Settings) -> int:
     spark = get_spark(settings)
     tables.apply_ddl(spark, settings)
-    run = run_execution(spark, settings)
+    run = run_execution(spark, settings, batch_id=args.batch)
     decision = run.decision
     print(f"decision for batch {decision.get('batch_id') or '(none: no new batch)'}: "
           f"{decision['decision']} ({decision['rule']})")
@@ -101,6 +104,11 @@ def explain(decision: dict, settings: Settings) -> list[str]:
                  f"prediction PSI {evidence['prediction_psi']:.3f}" if evidence.get("prediction_psi") is not None else None,
                  f"rules fired: {', '.join(evidence['fired']) or 'none'}"]
         lines.append("evidence: " + ", ".join(part for part in parts if part))
+    if evidence.get("rule_failure_rates"):
+        lines.append("rows not scored: " + ", ".join(f"{rule} {share:.1%}" for rule, share
+                                                       in sorted(evidence["rule_failure_rates"].items())))
+    if evidence.get("extra_columns"):
+        lines.append(f"columns not declared, left out: {evidence['extra_columns']}")
     return lines
 
 
@@ -199,6 +207,10 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     decision = state["last_decision"]
     print(f"  last decision: {decision['decision'] + ' (' + decision['rule'] + ')' if decision else 'none yet'}")
     print("  rows: " + ", ".join(f"{t}={n}" for t, n in state["row_counts"].items()))
+    for run in state["unfinished_runs"][:UNFINISHED_SHOWN]:
+        where = f"at {run['activity']}" if run["activity"] else "before its first activity"
+        how = "still running" if run["running"] else "never finished (its process ended: rerun the command)"
+        print(f"  unfinished run: {run['pipeline']} {run['run_id']} started {run['started']}, {where}, {how}")
     return 0
 
 

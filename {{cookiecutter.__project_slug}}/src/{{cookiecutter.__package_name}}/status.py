@@ -1,6 +1,6 @@
 """``status``: the registry's aliases, the champion's holdout metrics and its metrics on the newest
-labelled batch it scored (production), the last stage run, the last decision and the row count of
-every table, in seconds: the tables are read without Spark locally
+labelled batch it scored (production), the last stage run, the last decision, the row count of
+every table and the local runs that never finished, in seconds: the tables are read without Spark locally
 (see ``readers``) and the registry through MLflow's client.
 """
 
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import readers, registry, tables
+from .orchestration import journal
 
 if TYPE_CHECKING:
     from .settings import Settings
@@ -47,6 +48,8 @@ def collect(settings: Settings) -> dict[str, Any]:
         "last_decision": _newest(settings, "monitoring_decisions", "decided_at",
                                  ["decision", "rule", "batch_id", "decided_at"]),
         "row_counts": {t: readers.row_count(settings, t) for t in tables.declared(settings)["table"]},
+        # Local runs that started and never ended (a killed process): the factory shows its own.
+        "unfinished_runs": journal.unfinished(settings) if settings.is_local else [],
     }
 
 

@@ -3,7 +3,7 @@
 init      create the schema, tables and views (and, with sample data, the simulator's labelled history)
 train     run the training pipeline (ingest → clean → features → train → evaluate → promote)
 execute   run the execution pipeline (deploy → predict → metrics → evaluate_metrics) on the next
-          batch, then the training pipeline if the decision is retrain
+          batch (or ``--batch``), then the training pipeline if the decision is retrain
 loop      simulate N new batches through execute (drift from a chosen batch), then print a table
           (on sample data: data_source.SAMPLE_DATA, or MLOPS_SAMPLE_DATA=1)
 stage     run one stage by name, in this process and without the Data Factory runner (iterating
@@ -89,7 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
     commands.add_parser("init", parents=[common], help="create schema and tables; land sample data if the source is the simulator")
     commands.add_parser("train", parents=[common], help="run the training pipeline")
-    commands.add_parser("execute", parents=[common], help="run the execution pipeline (and retrain if it decides so)")
+    execute = commands.add_parser("execute", parents=[common],
+                                  help="run the execution pipeline (and retrain if it decides so)")
+    execute.add_argument("--batch", default="",
+                         help="the batch to score (the pipeline's batch_id parameter; default: the oldest not yet decided)")
     loop = commands.add_parser("loop", parents=[common], help="simulate new batches through the closed loop")
     loop.add_argument("--batches", type=_positive, default=5, help="new batches to simulate (default: 5)")
     loop.add_argument("--drift-at", type=_non_negative, default=3,

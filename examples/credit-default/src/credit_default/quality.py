@@ -42,8 +42,9 @@ def _type_name(sql_type: str) -> str:
 
 
 def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
-    """``df`` with exactly ``columns`` (in order, widened where safe), or a :class:`SchemaBreakError`
-    listing every missing column and every type that cannot be read as declared."""
+    """``df`` with exactly ``columns`` (in order, widened where safe; text read as the declared type
+    when every value of it reads so), or a :class:`SchemaBreakError` listing every missing column and
+    every type that cannot be read as declared."""
     actual = {field.name: field.dataType.simpleString() for field in df.schema.fields}
     problems = []
     for name, sql_type in columns.items():
@@ -52,6 +53,8 @@ def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
             problems.append(f"column {name!r} is missing")
         elif actual[name] == "void":  # Parquet's NULL type: written from a column with no value at all
             problems.append(f"column {name!r} holds no value at all (an empty or all-NULL column)")
+        elif actual[name] == "string" and expected != "string":
+            problems += _unreadable(df, name, expected)
         elif actual[name] != expected and (actual[name], expected) not in _WIDENINGS:
             problems.append(f"column {name!r} is {actual[name]}, expected {expected}")
     if problems:
@@ -59,19 +62,56 @@ def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
     return df.select(*[F.col(name).cast(_type_name(t)).alias(name) for name, t in columns.items()])
 
 
-# The pipeline's own rule, checked besides cleaning.py's: a row whose id and timestamp (the feature
-# table's key) another row of the same batch repeats is quarantined, every copy of it — which of
-# them is right is for a person to say, not for the model to guess.
+def _unreadable(df: DataFrame, name: str, expected: str) -> list[str]:
+    """Text where a number or a time is declared (a CSV column with one "n/a", a timestamp in an
+    unknown format): nothing when every value reads as declared (it is read so), else the problem
+    with how many values do not and the first of them — one Spark job, on this path only."""
+    value = F.col(name)
+    bad = value.isNotNull() & value.try_cast(expected).isNull()
+    found = df.agg(F.count_if(bad).alias("n"), F.first(F.when(bad, value), ignorenulls=True).alias("example")).first()
+    if not found["n"]:
+        return []
+    example = found["example"] if len(found["example"]) <= 40 else found["example"][:40] + "…"
+    return [f"column {name!r} is string, expected {expected}: {found['n']} value(s) cannot be read as "
+            f"{expected}, e.g. {example!r}"]
+
+
+# The pipeline's own rules, checked besides cleaning.py's, on the key of the feature table (id and
+# timestamp). A key that another row of the same batch repeats: every copy is quarantined — which of
+# them is right is for a person to say, not for the model to guess. A key an earlier batch already
+# brought (a resent or overlapping extract): the later copy is quarantined, so no row is trained on
+# or scored twice.
 KEY_UNIQUE = "key_unique_in_batch"
+KEY_NEW = "key_unique_across_batches"
+# The first batch that holds a row's key ("" for a table of earlier batches): the helper column
+# KEY_NEW reads, dropped once the rules are checked.
+_FIRST_BATCH = "_key_first_batch"
 
 
 def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
-    """cleaning.py's expectations and the pipeline's own, as every stage applies them."""
+    """cleaning.py's expectations and the pipeline's own, as every stage applies them (through
+    :func:`flag`, which adds the column the cross-batch rule reads)."""
     rules = cleaning.expectations(settings, labelled)
-    if KEY_UNIQUE in rules:
-        raise ValueError(f"cleaning.py names a rule {KEY_UNIQUE!r}: the pipeline's own rule has that name")
+    for own in (KEY_UNIQUE, KEY_NEW):
+        if own in rules:
+            raise ValueError(f"cleaning.py names a rule {own!r}: the pipeline's own rule has that name")
     key = f"`{settings.id_column}`, `{settings.timestamp_column}`"
-    return {**rules, KEY_UNIQUE: f"count(*) OVER (PARTITION BY {key}) = 1"}
+    return {**rules, KEY_UNIQUE: f"count(*) OVER (PARTITION BY batch_id, {key}) = 1",
+            KEY_NEW: f"{_FIRST_BATCH} IS NULL OR {_FIRST_BATCH} = batch_id"}
+
+
+def flag(rows: DataFrame, settings: Settings, earlier: DataFrame | None, labelled: bool = True) -> DataFrame:
+    """``rows`` (with their ``batch_id``) and ``_failed_rules`` under every expectation of
+    :func:`expectations`; ``earlier`` is a table of the batches already taken (silver, the
+    inference log) without the ones being checked, whose keys a row may not bring again. Among
+    ``rows`` themselves, the earliest batch keeps a key."""
+    keys = [settings.id_column, settings.timestamp_column]
+    holders = rows.select(*keys, "batch_id")
+    if earlier is not None:
+        holders = holders.unionByName(earlier.select(*keys, F.lit("").alias("batch_id")))
+    first = holders.groupBy(*keys).agg(F.min("batch_id").alias(_FIRST_BATCH))
+    checked = flag_failures(rows.join(first, keys, "left"), expectations(settings, labelled))
+    return checked.select(*rows.columns, FAILED_RULES)
 
 
 def flag_failures(df: DataFrame, expectations: dict[str, str]) -> DataFrame:

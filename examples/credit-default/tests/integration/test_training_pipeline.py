@@ -111,10 +111,12 @@ def test_worse_model_is_not_promoted_and_says_why(first_training, spark, setting
 
 
 def test_broken_schema_stops_before_bronze_and_loses_nothing(first_training, spark, settings):
-    # An upstream change: a number column now arrives as text (the first declared one that is not text).
+    # An upstream change: a number column now arrives as text (the first declared one that is not
+    # text), with a value that is no number (text that all reads as numbers would be read so).
     column, declared = next((n, t) for n, t in sources.declared_columns().items() if t.upper() != "STRING")
     frame = simulator.generate(settings, 90, 300)
     frame[column] = frame[column].astype(str)
+    frame.loc[0, column] = "n/a"
     simulator.write_batch(settings, 90, frame)
     bronze_before = _count(spark, settings.table("bronze"))
     client = MlflowClient()
@@ -123,7 +125,8 @@ def test_broken_schema_stops_before_bronze_and_loses_nothing(first_training, spa
         with pytest.raises(PipelineFailed) as failure:
             run_pipeline(spark, settings, "training", pipeline_run_id="broken-run", echo=lambda line: None)
         assert failure.value.stage == "ingest"
-        assert "schema break in batch b0090" in str(failure.value) and f"'{column}' is string, expected {declared.lower()}" in str(failure.value)
+        assert "schema break in batch b0090" in str(failure.value) and f"'{column}' is string, expected {declared.lower()}: " in str(failure.value)
+        assert "cannot be read as" in str(failure.value) and "e.g. 'n/a'" in str(failure.value)
         assert _count(spark, settings.table("bronze")) == bronze_before
         [row] = spark.sql(
             f"SELECT status, error FROM {settings.table('pipeline_runs')} WHERE pipeline_run_id = 'broken-run'"

@@ -6,7 +6,7 @@ from pyspark.sql import functions as F
 
 from credit_default import cleaning, simulator, sources
 from credit_default.quality import (
-    FAILED_RULES, KEY_UNIQUE, SchemaBreakError, conform, expectations, flag_failures, summarize,
+    FAILED_RULES, KEY_NEW, KEY_UNIQUE, SchemaBreakError, conform, flag, flag_failures, summarize,
 )
 from credit_default.simulator import Scenario
 
@@ -22,14 +22,16 @@ def test_missing_and_mistyped_columns_are_all_named(spark, settings):
     first = next(iter(declared))
     typed = next((name for name, t in declared.items() if name != first and t.upper() != "STRING"), None)
     frame = spark.createDataFrame(_sample(settings)).drop(first)
-    if typed:
-        frame = frame.withColumn(typed, F.col(typed).cast("string"))
+    if typed:  # text, one value of which is no number or time at all
+        frame = frame.withColumn(typed, F.when(F.monotonically_increasing_id() == 0, F.lit("n/a"))
+                                 .otherwise(F.col(typed).cast("string")))
     with pytest.raises(SchemaBreakError) as error:
         conform(frame, sources.labelled_columns(settings), "batch b0042")
     message = str(error.value)
     assert message.startswith("schema break in batch b0042: ") and f"column '{first}' is missing" in message
     if typed:
-        assert f"column '{typed}' is string, expected {declared[typed].lower()}" in message
+        expected = declared[typed].lower()
+        assert f"column '{typed}' is string, expected {expected}: 1 value(s) cannot be read as {expected}, e.g. 'n/a'" in message
     assert "\n" not in message
 
 
@@ -59,13 +61,49 @@ def test_expectations_quarantine_each_bad_row_with_its_rules(spark, settings):
     assert sum(quality.rule_failures.values()) >= len(breakable)
 
 
+def _keyed(spark, settings, sample, batch):
+    frame = conform(spark.createDataFrame(sample), sources.labelled_columns(settings), batch)
+    return frame.withColumn("batch_id", F.lit(batch))
+
+
+def _failed(flagged, settings):
+    return {(r["batch_id"], r[settings.id_column]): r[FAILED_RULES] for r in flagged.collect() if r[FAILED_RULES]}
+
+
 def test_rows_repeating_a_key_within_a_batch_are_all_quarantined(spark, settings):
     sample = _sample(settings, rows=6)
-    sample.loc[1, [settings.id_column, settings.timestamp_column]] = sample.loc[0, [settings.id_column,
-                                                                                  settings.timestamp_column]].values
-    frame = conform(spark.createDataFrame(sample), sources.labelled_columns(settings), "b1")
-    flagged = flag_failures(frame.withColumn("batch_id", F.lit("b1")), expectations(settings))
-    failed = {r[settings.id_column]: r[FAILED_RULES] for r in flagged.collect() if r[FAILED_RULES]}
-    assert failed == {sample.loc[0, settings.id_column]: [KEY_UNIQUE]}
+    keys = [settings.id_column, settings.timestamp_column]
+    sample.loc[1, keys] = sample.loc[0, keys].values
+    flagged = flag(_keyed(spark, settings, sample, "b1"), settings, None)
+    assert _failed(flagged, settings) == {("b1", sample.loc[0, settings.id_column]): [KEY_UNIQUE]}
     [quality] = summarize(flagged)
     assert (quality.rows, quality.passed, quality.rule_failures) == (6, 4, {KEY_UNIQUE: 2})
+
+
+def test_a_key_an_earlier_batch_brought_is_quarantined_in_the_later_batch_only(spark, settings):
+    first, second = _sample(settings, rows=5), simulator.generate(settings, 4, 5, Scenario(dirty_fraction=0))
+    keys = [settings.id_column, settings.timestamp_column]
+    second.loc[0, keys] = first.loc[0, keys].values  # resent in b2
+    second.loc[1, keys] = first.loc[1, keys].values
+    both = _keyed(spark, settings, first, "b1").unionByName(_keyed(spark, settings, second, "b2"))
+    # Checked together (two pending batches): the earlier batch keeps the key.
+    repeated = {("b2", first.loc[i, settings.id_column]): [KEY_NEW] for i in (0, 1)}
+    assert _failed(flag(both, settings, None), settings) == repeated
+    # Checked against a table of batches already taken: any key it holds is taken.
+    taken = _keyed(spark, settings, first, "b1")
+    assert _failed(flag(_keyed(spark, settings, second, "b2"), settings, taken), settings) == repeated
+    # The pipeline's own columns are gone once checked.
+    assert flag(taken, settings, None).columns == [*taken.columns, FAILED_RULES]
+
+
+def test_text_where_a_time_is_declared_is_read_when_every_value_reads(spark, settings):
+    frame = spark.createDataFrame(_sample(settings)).withColumn(
+        settings.timestamp_column, F.date_format(settings.timestamp_column, "yyyy-MM-dd HH:mm:ss"))
+    conformed = conform(frame, sources.labelled_columns(settings), "batch x")
+    assert dict(conformed.dtypes)[settings.timestamp_column] == "timestamp"
+    broken = frame.withColumn(settings.timestamp_column, F.when(F.monotonically_increasing_id() == 3, F.lit("yesterday"))
+                              .otherwise(F.col(settings.timestamp_column)))
+    with pytest.raises(SchemaBreakError) as error:
+        conform(broken, sources.labelled_columns(settings), "batch x")
+    assert str(error.value) == (f"schema break in batch x: column '{settings.timestamp_column}' is string, expected "
+                                "timestamp: 1 value(s) cannot be read as timestamp, e.g. 'yesterday'")

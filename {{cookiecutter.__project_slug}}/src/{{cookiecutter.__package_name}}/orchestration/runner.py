@@ -23,6 +23,7 @@ from __future__ import annotations
 import atexit
 import functools
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -33,7 +34,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..runtime.notebooks import NotebookError, run_notebook
-from . import pipeline_name, short_name
+from . import journal, pipeline_name, short_name
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -227,9 +228,25 @@ def run_factory_pipeline(
         definition.validate_and_append_default_parameters(run_parameters), definition.get_run_variables()
     )
     echo(f"{pipeline} pipeline · {definition.name} · run {run.run_id}")
+    journal.record(settings, run.run_id, "started", pipeline=pipeline, pid=os.getpid(),
+                   triggered_by=triggered_by.run_id if triggered_by else None)
+    try:
+        _run_activities(framework, definition, state, adf, settings, run, steps, echo)
+    except BaseException as error:
+        journal.record(settings, run.run_id, "ended", status="failed", error=_one_line(error))
+        raise
+    journal.record(settings, run.run_id, "ended", status="succeeded" if run.succeeded else "failed")
+    return run
+
+
+def _run_activities(framework: Any, definition: Any, state: Any, adf: SimpleNamespace, settings: Settings,
+                    run: PipelineRun, steps: Any, echo: Callable[[str], None]) -> None:
+    """Do the run's activities in the order the JSON allows; ``run`` records how it went."""
+    pipeline = run.pipeline
     failed: dict[str, str] = {}
     try:
         for activity in _walk(framework, definition, state):
+            journal.record(settings, run.run_id, "activity", activity=activity.name)
             if activity.type == "Fail":
                 # The stage that failed, when a stage's Fail activity reports it; else the Fail itself.
                 run.failed_activity = next(reversed(failed), activity.name)
@@ -257,7 +274,6 @@ def run_factory_pipeline(
         # No Fail activity handled it: the factory fails the run with the failed activity's error.
         run.failed_activity, message = next(iter(failed.items()))
         run.failure = f"{pipeline} pipeline failed at {run.failed_activity}: {message}"
-    return run
 
 
 class _EvaluationError(Exception):

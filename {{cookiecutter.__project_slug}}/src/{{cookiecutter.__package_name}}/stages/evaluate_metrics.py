@@ -57,7 +57,8 @@ def summary(evidence: Evidence, fired: list[str]) -> dict[str, Any]:
     """The numbers behind the decision, small enough for the notebook's exit value."""
     return {"fired": fired, "pass_rate": evidence.pass_rate, "drifted_features": len(evidence.drifted_features),
             "features": evidence.feature_count, "max_psi": evidence.max_psi,
-            "prediction_psi": evidence.prediction_psi}
+            "prediction_psi": evidence.prediction_psi, "rule_failure_rates": evidence.rule_failure_rates,
+            "extra_columns": evidence.extra_columns}
 
 
 def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, champion: str,
@@ -80,6 +81,9 @@ def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, c
             evidence.rows = int(by_name[("rows", "")]["metric_value"])
         if ("pass_rate", "") in by_name:
             evidence.pass_rate = by_name[("pass_rate", "")]["metric_value"]
+        if ("extra_columns", "") in by_name:
+            evidence.extra_columns = by_name[("extra_columns", "")]["details"]
+        evidence.rule_failure_rates = {r["feature"]: r["metric_value"] for r in rows if r["metric_name"] == "rule_failure_rate"}
         deciding = [r for r in rows if r["threshold"] is not None and r["metric_name"] in
                     ("population_stability_index", "js_distance")]
         inputs = [r for r in deciding if r["feature"] != "prediction"]

@@ -2,12 +2,14 @@
 
 A batch is taken once its labels have arrived, checked against the source's schema contract
 (a schema break stops here, before anything is written) and written with its ``batch_id`` and
-``ingested_at``. Batches already in bronze are skipped, so a rerun adds nothing twice. The
+``ingested_at``; columns beyond the declared ones are left out, and named in the stage's output.
+Batches already in bronze are skipped, so a rerun adds nothing twice. The
 execution pipeline's ``metrics`` lands the batches it measures the same way, as their labels arrive.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any
 
@@ -24,35 +26,48 @@ if TYPE_CHECKING:
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
-    settings = ctx.settings
-    taken, waiting, count = land(spark, settings, sources.active().list_batches(spark, settings))
-    return {"batches": taken, "rows": count, "waiting_for_labels": waiting}
+    landed = land(spark, ctx.settings, sources.active().list_batches(spark, ctx.settings))
+    output = {"batches": landed.batches, "rows": landed.rows, "waiting_for_labels": landed.waiting}
+    if landed.extra_columns:
+        output["extra_columns"] = landed.extra_columns
+    return output
 
 
-def land(spark: SparkSession, settings: Settings, batches: list[str]) -> tuple[list[str], list[str], int]:
-    """Write the labelled ones of ``batches`` that bronze lacks into bronze, in one commit:
-    (batches written, batches still waiting for their labels, rows written). Also called by
-    ``metrics`` for the batches whose labels it has just measured, so that history keeps up."""
+@dataclass
+class Landed:
+    """What :func:`land` wrote: the batches, their rows, the batches still waiting for their labels,
+    and per batch the columns it had beyond the declared ones (read, and left out)."""
+
+    batches: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+    rows: int = 0
+    extra_columns: dict[str, str] = field(default_factory=dict)
+
+
+def land(spark: SparkSession, settings: Settings, batches: list[str]) -> Landed:
+    """Write the labelled ones of ``batches`` that bronze lacks into bronze, in one commit. Also
+    called by ``metrics`` for the batches whose labels it has just measured, so that history keeps up."""
     bronze = settings.table("bronze")
     done = tables.batch_ids(spark, bronze)
     keys = [settings.id_column, settings.timestamp_column]
+    declared = sources.labelled_columns(settings)
     source = sources.active()
-    frames, taken, waiting = [], [], []
+    frames, landed = [], Landed()
     for batch in batches:
         if batch in done:
             continue
         labels = source.read_labels(spark, settings, batch)
         if labels is None:
-            waiting.append(batch)
+            landed.waiting.append(batch)
             continue
-        rows = source.read_batch(spark, settings, batch).join(
-            labels.select(*keys, settings.target_column), keys, "left"
-        )
-        rows = conform(rows, sources.labelled_columns(settings), f"batch {batch}")
-        frames.append(rows.withColumn("batch_id", F.lit(batch)))
-        taken.append(batch)
-    count = 0
+        rows = source.read_batch(spark, settings, batch)
+        extra = [name for name in rows.columns if name not in declared]
+        if extra:
+            landed.extra_columns[batch] = ", ".join(extra)
+        rows = rows.join(labels.select(*keys, settings.target_column), keys, "left")
+        frames.append(conform(rows, declared, f"batch {batch}").withColumn("batch_id", F.lit(batch)))
+        landed.batches.append(batch)
     if frames:
         new_rows = reduce(lambda a, b: a.unionByName(b), frames).withColumn("ingested_at", F.current_timestamp())
-        count = tables.replace_batches(new_rows, bronze, taken)
-    return taken, waiting, count
+        landed.rows = tables.replace_batches(new_rows, bronze, landed.batches)
+    return landed

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import cleaning, evaluation, sources
+from .. import evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import conform, expectations, flag_failures, summarize
+from ..quality import summarize
 from ..records import Metric, write_metrics
-from . import ingest
+from . import ingest, predict
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from ..settings import Settings
     from . import StageContext
 
-BATCH, PRODUCTION = "batch", "production"
+# The metrics table's datasets this stage measures: the batch scored, the scored batches on their
+# labels, and the labels themselves.
+BATCH, PRODUCTION, LABELS = "batch", "production", "labels"
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
@@ -38,6 +40,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     output: dict[str, Any] = {"batch_id": batch or ""}
     if batch:
         rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken)
+        extra = next((m.details for m in rows if m.metric_name == "extra_columns"), None)
+        if extra:
+            output["extra_columns"] = extra  # read and left out: said, so a renamed column is noticed
         if not broken and version and ctx.params.get("rows_scored") != "0":
             drifts = _drift(spark, settings, rules, batch, version)
             rows += _drift_rows(drifts, batch, version, rules)
@@ -48,9 +53,12 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     rows += labelled
     write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, rows)
     output["labelled_batches"] = sorted({m.batch_id for m in labelled})
+    unscored = {m.batch_id: int(m.metric_value) for m in labelled if m.metric_name == performance.UNSCORED and m.metric_value}
+    if unscored:
+        output["labels_never_scored"] = unscored
     # Labelled batches join the training history now, whatever the decision: the next retrain
     # trains on every one of them (a batch never reaches bronze before its labels do).
-    output["ingested"], _, _ = ingest.land(spark, settings, output["labelled_batches"])
+    output["ingested"] = ingest.land(spark, settings, output["labelled_batches"]).batches
     return output
 
 
@@ -65,9 +73,9 @@ def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, ver
                    threshold=0.0, comparison="<=", passed=not broken, details=broken)]
     if broken:
         return rows
-    raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
-    flagged = flag_failures(cleaning.standardize(raw).withColumn("batch_id", F.lit(batch)),
-                            expectations(settings, labelled=False))
+    flagged, extra = predict.checked_rows(spark, settings, batch)
+    rows.append(Metric("extra_columns", len(extra), BATCH, model_version=version, batch_id=batch,
+                       details=", ".join(extra) or None))
     (quality,) = summarize(flagged) or [None]
     if quality is None:  # an empty batch
         return rows + [Metric("rows", 0.0, BATCH, model_version=version, batch_id=batch)]
@@ -136,12 +144,16 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
         if labels is None:
             continue  # labels arrive later than predictions: measured by a later run
         target = settings.target_column
-        joined = log.where(F.col("batch_id") == batch).join(
-            labels.select(F.col(settings.id_column).cast("string").alias(settings.id_column),
-                          settings.timestamp_column, target).where(F.col(target).isNotNull()),
-            keys,
-        )
+        scored_rows = log.where(F.col("batch_id") == batch).select(*keys, "prediction", "probability")
+        joined = labels.select(F.col(settings.id_column).cast("string").alias(settings.id_column),
+                               settings.timestamp_column, target).where(F.col(target).isNotNull()).join(
+            scored_rows, keys, "left")
         measured = performance.measure(joined, target, settings.problem_type)
+        unscored = measured.pop(performance.UNSCORED)
+        rows.append(Metric(performance.UNSCORED, unscored, LABELS, model_version=version, batch_id=batch,
+                           threshold=0.0, comparison="<=", passed=not unscored,
+                           details="labels whose id and timestamp match no scored row of the batch "
+                                   "(quarantined before scoring, or never in it)" if unscored else None))
         for name, value in measured.items():
             limit = thresholds.get(name)
             rows.append(Metric(

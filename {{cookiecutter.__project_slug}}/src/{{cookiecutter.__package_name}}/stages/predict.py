@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from .. import cleaning, features, inference, sources, tables
-from ..quality import FAILED_RULES, SchemaBreakError, conform, expectations, flag_failures
+from ..quality import FAILED_RULES, SchemaBreakError, conform, flag
 from .deploy import version_of_run
 
 if TYPE_CHECKING:
@@ -33,12 +33,22 @@ def next_batch(spark: SparkSession, settings: Settings) -> str | None:
     return pending[0] if pending else None
 
 
+def checked_rows(spark: SparkSession, settings: Settings, batch: str) -> tuple[DataFrame, list[str]]:
+    """The batch's rows, standardised, with the expectations each fails (``_failed_rules``; a key an
+    earlier scored batch brought is one), and the columns it has beyond the declared ones (read, and
+    left out). Raises SchemaBreakError. predict scores the passing rows; metrics measures the same."""
+    raw = sources.active().read_batch(spark, settings, batch)
+    declared = sources.source_columns(settings)
+    extra = [name for name in raw.columns if name not in declared]
+    rows = cleaning.standardize(conform(raw, declared, f"batch {batch}")).withColumn("batch_id", F.lit(batch))
+    earlier = spark.table(settings.table("inference_log")).where(F.col("batch_id") != batch)
+    return flag(rows, settings, earlier, labelled=False), extra
+
+
 def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFrame:
     """The batch's rows that meet the expectations, as model inputs (raises SchemaBreakError)."""
-    raw = conform(sources.active().read_batch(spark, settings, batch), sources.source_columns(settings), f"batch {batch}")
-    flagged = flag_failures(cleaning.standardize(raw), expectations(settings, labelled=False))
-    good = flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES).withColumn("batch_id", F.lit(batch))
-    return features.build_features(good, settings)
+    flagged, _ = checked_rows(spark, settings, batch)
+    return features.build_features(flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES), settings)
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:

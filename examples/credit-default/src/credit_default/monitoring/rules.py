@@ -85,6 +85,10 @@ class Evidence:
     schema_break: str | None = None
     rows: int | None = None  # rows in the batch (0: an empty feed)
     pass_rate: float | None = None
+    # Share of the batch's rows failing each expectation (those rows were not scored).
+    rule_failure_rates: dict[str, float] = field(default_factory=dict)
+    # Columns the batch has beyond the declared ones (read and left out), comma-separated.
+    extra_columns: str | None = None
     # Primary metric of the latest labelled batches scored by the champion, newest first.
     performance: list[tuple[str, float]] = field(default_factory=list)
     drifted_features: list[str] = field(default_factory=list)

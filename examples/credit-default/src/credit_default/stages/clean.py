@@ -1,5 +1,6 @@
 """clean (Limpeza): bronze batches not yet cleaned → ``silver`` (good rows) and ``quarantine``
-(rows failing an expectation, with the rules they failed). Data-quality metrics per batch go to
+(rows failing an expectation, with the rules they failed; a key another row of the batch repeats,
+or that an earlier batch brought, is one: see ``quality``). Data-quality metrics per batch go to
 the metrics table; a batch under ``clean.min_pass_rate`` stops the pipeline with nothing written
 to silver, so training never sees it.
 """
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from .. import cleaning, tables
-from ..quality import FAILED_RULES, DataQualityError, expectations, flag_failures, summarize
+from ..quality import FAILED_RULES, DataQualityError, flag, summarize
 from ..records import Metric, write_metrics
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if not pending:
         return {"batches": [], "rows_passed": 0, "rows_quarantined": 0}
     rows = cleaning.standardize(spark.table(bronze).where(F.col("batch_id").isin(pending)))
-    flagged = flag_failures(rows, expectations(settings)).cache()
+    # A key silver already holds from another batch is not taken twice (quality.KEY_NEW).
+    earlier = spark.table(silver).where(~F.col("batch_id").isin(pending))
+    flagged = flag(rows, settings, earlier).cache()
     try:
         summaries = summarize(flagged)
         floor = settings.training_rules.min_pass_rate
