@@ -5,7 +5,7 @@ PY := $(abspath $(VENV)/bin/python)
 EXAMPLE := credit-default
 DEMO := build/demo
 
-.PHONY: install demo test regen-example installed-modules clean
+.PHONY: install demo test reliability regen-example installed-modules clean
 
 # One virtualenv for the template's tests and the demo; rebuilt when requirements change. uv
 # resolves and downloads in parallel: the requirements install in about a minute, not five. The
@@ -42,6 +42,11 @@ test: install
 	@$(PY) -m pytest; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
 	exit $$status
+
+# Hostile answers, killed runs and bad batches tried on the template and a render of the example
+# (about 15 minutes); rewrites docs/reliability.md, which `make test` checks is current.
+reliability: install
+	$(PY) -m reliability --doc docs/reliability.md
 
 # Rewrite examples/credit-default from the template (the tests check it matches a fresh render).
 regen-example: install

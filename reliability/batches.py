@@ -10,6 +10,7 @@ rows quarantined (not scored, not in silver) with the batch's other rows kept â€
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from .inside import EXTRA, KINDS
@@ -37,10 +38,18 @@ class BatchCase:
     as_expected: bool = False
 
 
+_RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def _general(text: str, batch: str) -> str:
+    """``text`` without what differs from one measurement to the next: the batch's name, run ids."""
+    return _RUN_ID.sub("<run id>", text.replace(batch, "<batch>"))
+
+
 def _stopped(done, facts, batch, table) -> tuple[bool, str]:
     one_line = len(done.error_lines) == 1
-    return one_line and done.returncode != 0 and not facts["rows"][table].get(batch), (
-        done.error_lines[-1] if done.error_lines else f"exit {done.returncode}")
+    line = done.error_lines[-1] if done.error_lines else f"exit {done.returncode}"
+    return one_line and done.returncode != 0 and not facts["rows"][table].get(batch), f"`{_general(line, batch)}`"
 
 
 def execution_case(project: Project, kind: str) -> BatchCase:
@@ -58,7 +67,7 @@ def execution_case(project: Project, kind: str) -> BatchCase:
         expected_rule = "schema_break" if kind in STOPPED else "empty_batch"
         stopped, line = _stopped(done, facts, batch, "inference_log")
         case.as_expected = stopped and decision is not None and decision["rule"] == expected_rule
-        case.outcome, case.visible = "stopped: nothing scored", f"decision {rule}; `execute` says: {line}"
+        case.outcome, case.visible = "stopped: nothing scored", f"decision {rule}; `execute` says {line}"
         project.inside("remove", batch)  # as a person does after the alert
         return case
     failures = inputs.get("rule_failure_rates") or {}
@@ -94,7 +103,7 @@ def training_cases(project: Project) -> list[BatchCase]:
         facts = project.probe()
         stopped, line = _stopped(done, facts, batch, "bronze")
         case.as_expected = stopped and not facts["rows"]["silver"].get(batch)
-        case.outcome, case.visible = "stopped at ingest: nothing ingested", f"`train` says: {line}"
+        case.outcome, case.visible = "stopped at ingest: nothing ingested", f"`train` says {line}"
         cases.append(case)
         project.inside("remove", batch)
     landed = {kind: project.land(kind) for kind in ORDER if kind not in STOPPED}
@@ -124,7 +133,8 @@ def training_cases(project: Project) -> list[BatchCase]:
         elif kind == "empty":
             case.as_expected = ok and not silver and batch in (ingest.get("batches") or [])
             case.outcome = "ingested as 0 rows; nothing to clean or train on"
-            case.visible = f"pipeline_runs ingest output: batches {ingest.get('batches')}, rows {ingest.get('rows')}"
+            taken = batch in (ingest.get("batches") or [])
+            case.visible = "pipeline_runs: ingest's output lists it" if taken else "**not listed by ingest**"
         elif kind == "labels_never_scored":
             case.rows_lost = rows - len(silver)
             case.as_expected = ok and len(silver) == rows

@@ -43,37 +43,49 @@ def _type_name(sql_type: str) -> str:
 
 def conform(df: DataFrame, columns: dict[str, str], what: str) -> DataFrame:
     """``df`` with exactly ``columns`` (in order, widened where safe; text read as the declared type
-    when every value of it reads so), or a :class:`SchemaBreakError` listing every missing column and
-    every type that cannot be read as declared."""
+    when every value of it reads so), or a :class:`SchemaBreakError` listing every missing column,
+    every type that cannot be read as declared and every column that holds no value at all."""
     actual = {field.name: field.dataType.simpleString() for field in df.schema.fields}
-    problems = []
+    problems, text = [], {}
     for name, sql_type in columns.items():
         expected = _type_name(sql_type)
         if name not in actual:
             problems.append(f"column {name!r} is missing")
         elif actual[name] == "void":  # Parquet's NULL type: written from a column with no value at all
-            problems.append(f"column {name!r} holds no value at all (an empty or all-NULL column)")
+            problems.append(_EMPTY.format(name=name))
         elif actual[name] == "string" and expected != "string":
-            problems += _unreadable(df, name, expected)
+            text[name] = expected
         elif actual[name] != expected and (actual[name], expected) not in _WIDENINGS:
             problems.append(f"column {name!r} is {actual[name]}, expected {expected}")
+    problems += _values(df, [name for name in columns if actual.get(name, "void") != "void"], text)
     if problems:
         raise SchemaBreakError(f"schema break in {what}: " + "; ".join(problems))
     return df.select(*[F.col(name).cast(_type_name(t)).alias(name) for name, t in columns.items()])
 
 
-def _unreadable(df: DataFrame, name: str, expected: str) -> list[str]:
-    """Text where a number or a time is declared (a CSV column with one "n/a", a timestamp in an
-    unknown format): nothing when every value reads as declared (it is read so), else the problem
-    with how many values do not and the first of them — one Spark job, on this path only."""
-    value = F.col(name)
-    bad = value.isNotNull() & value.try_cast(expected).isNull()
-    found = df.agg(F.count_if(bad).alias("n"), F.first(F.when(bad, value), ignorenulls=True).alias("example")).first()
-    if not found["n"]:
-        return []
-    example = found["example"] if len(found["example"]) <= 40 else found["example"][:40] + "…"
-    return [f"column {name!r} is string, expected {expected}: {found['n']} value(s) cannot be read as "
-            f"{expected}, e.g. {example!r}"]
+_EMPTY = "column {name!r} holds no value at all (an empty or all-NULL column)"
+
+
+def _values(df: DataFrame, names: list[str], text: dict[str, str]) -> list[str]:
+    """What only the values show, in one Spark job: a column with no value in a batch that has rows
+    (a feed that stopped filling it: every row would be scored or trained on without it), and text
+    where a number or a time is declared (a CSV column with one "n/a", a timestamp in an unknown
+    format) that does not all read as declared — read so when it does."""
+    measures = [F.count(F.lit(1)).alias("_rows"), *(F.count(F.col(n)).alias(f"_n{i}") for i, n in enumerate(names))]
+    for i, (name, expected) in enumerate(text.items()):
+        value = F.col(name)
+        bad = value.isNotNull() & value.try_cast(expected).isNull()
+        measures += [F.count_if(bad).alias(f"_bad{i}"), F.first(F.when(bad, value), ignorenulls=True).alias(f"_eg{i}")]
+    found = df.agg(*measures).first()
+    if not found["_rows"]:
+        return []  # an empty batch: evaluate_metrics alerts on it (empty_batch)
+    problems = [_EMPTY.format(name=n) for i, n in enumerate(names) if not found[f"_n{i}"]]
+    for i, (name, expected) in enumerate(text.items()):
+        if found[f"_bad{i}"]:
+            example = found[f"_eg{i}"] if len(found[f"_eg{i}"]) <= 40 else found[f"_eg{i}"][:40] + "…"
+            problems.append(f"column {name!r} is string, expected {expected}: {found[f'_bad{i}']} value(s) cannot be "
+                            f"read as {expected}, e.g. {example!r}")
+    return problems
 
 
 # The pipeline's own rules, checked besides cleaning.py's, on the key of the feature table (id and

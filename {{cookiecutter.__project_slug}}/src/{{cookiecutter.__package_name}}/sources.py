@@ -37,6 +37,12 @@ def target_type(settings: Settings) -> str:
     return "INT" if settings.is_classification else "DOUBLE"
 
 
+def label_columns(settings: Settings) -> dict[str, str]:
+    """A batch's labels: its id, timestamp and target."""
+    return {settings.id_column: "STRING", settings.timestamp_column: "TIMESTAMP",
+            settings.target_column: target_type(settings)}
+
+
 def labelled_columns(settings: Settings) -> dict[str, str]:
     """A batch joined with its labels: what bronze and silver hold."""
     return {**source_columns(settings), settings.target_column: target_type(settings)}

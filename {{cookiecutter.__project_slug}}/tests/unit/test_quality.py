@@ -107,3 +107,13 @@ def test_text_where_a_time_is_declared_is_read_when_every_value_reads(spark, set
         conform(broken, sources.labelled_columns(settings), "batch x")
     assert str(error.value) == (f"schema break in batch x: column '{settings.timestamp_column}' is string, expected "
                                 "timestamp: 1 value(s) cannot be read as timestamp, e.g. 'yesterday'")
+
+
+def test_a_column_with_no_value_at_all_is_a_schema_break_unless_the_batch_is_empty(spark, settings):
+    column, declared = next(iter(sources.declared_columns().items()))
+    frame = spark.createDataFrame(_sample(settings)).withColumn(column, F.lit(None).cast(declared))
+    with pytest.raises(SchemaBreakError) as error:
+        conform(frame, sources.labelled_columns(settings), "batch x")
+    assert str(error.value) == (f"schema break in batch x: column '{column}' holds no value at all "
+                                "(an empty or all-NULL column)")
+    assert conform(frame.limit(0), sources.labelled_columns(settings), "batch x").count() == 0

@@ -65,9 +65,10 @@ def now() -> datetime:
 
 
 def one_line(error: BaseException) -> str:
-    """The error as a single line: what a person reads in the table or the console."""
-    text = " ".join(str(error).split()) or error.__class__.__name__
-    return text[:2000]
+    """The error as a single line: what a person reads in the table or the console. A Spark Connect
+    error carries the JVM's stack trace after its message: left out (the engine's log has it)."""
+    text = str(error).split("JVM stacktrace:", 1)[0]
+    return (" ".join(text.split()) or error.__class__.__name__)[:2000]
 
 
 @dataclass

@@ -15,7 +15,7 @@ from .. import evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import summarize
+from ..quality import conform, summarize
 from ..records import Metric, write_metrics
 from . import ingest, predict
 
@@ -145,9 +145,8 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
             continue  # labels arrive later than predictions: measured by a later run
         target = settings.target_column
         scored_rows = log.where(F.col("batch_id") == batch).select(*keys, "prediction", "probability")
-        joined = labels.select(F.col(settings.id_column).cast("string").alias(settings.id_column),
-                               settings.timestamp_column, target).where(F.col(target).isNotNull()).join(
-            scored_rows, keys, "left")
+        labels = conform(labels, sources.label_columns(settings), f"the labels of batch {batch}")
+        joined = labels.where(F.col(target).isNotNull()).join(scored_rows, keys, "left")
         measured = performance.measure(joined, target, settings.problem_type)
         unscored = measured.pop(performance.UNSCORED)
         rows.append(Metric(performance.UNSCORED, unscored, LABELS, model_version=version, batch_id=batch,

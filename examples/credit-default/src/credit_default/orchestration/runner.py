@@ -33,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from ..records import one_line
 from ..runtime.notebooks import NotebookError, run_notebook
 from . import journal, pipeline_name, short_name
 
@@ -192,13 +193,13 @@ class LocalSteps:
         try:
             return run_notebook(local_notebook(self.root, notebook_path), self.spark, parameters)
         except NotebookError as failure:
-            raise ActivityFailed(_one_line(failure.cause)) from failure
+            raise ActivityFailed(one_line(failure.cause)) from failure
 
     def lookup(self, query: str) -> list[dict[str, Any]]:
         try:
             rows = self.spark.sql(query).limit(1).collect()
         except Exception as failure:  # noqa: BLE001 - any SQL error fails the Lookup, as in the factory
-            raise ActivityFailed(_one_line(failure)) from failure
+            raise ActivityFailed(one_line(failure)) from failure
         return [{key: _json_value(value) for key, value in row.asDict().items()} for row in rows]
 
 
@@ -233,7 +234,7 @@ def run_factory_pipeline(
     try:
         _run_activities(framework, definition, state, adf, settings, run, steps, echo)
     except BaseException as error:
-        journal.record(settings, run.run_id, "ended", status="failed", error=_one_line(error))
+        journal.record(settings, run.run_id, "ended", status="failed", error=one_line(error))
         raise
     journal.record(settings, run.run_id, "ended", status="succeeded" if run.succeeded else "failed")
     return run
@@ -345,7 +346,7 @@ def _walk(framework: Any, definition: Any, state: Any) -> Iterator[Any]:
             return
         except (DataFactoryElementEvaluationError, UserError) as problem:
             # Raised while evaluating the activity after ``current``: the factory fails the run there.
-            raise _EvaluationError(current, _one_line(problem)) from problem
+            raise _EvaluationError(current, one_line(problem)) from problem
         current = activity.name
         yield activity
 
@@ -461,7 +462,7 @@ def _framework() -> SimpleNamespace:
         )
         from data_factory_testing_framework.state._activity_result import ActivityResult
     except (ImportError, RuntimeError) as missing:
-        raise DotNetMissing(f"{DOTNET_HINT} ({_one_line(missing)})") from missing
+        raise DotNetMissing(f"{DOTNET_HINT} ({one_line(missing)})") from missing
     _skip_dotnet_shutdown_at_exit()
     _parse_each_expression_once()
     return SimpleNamespace(
@@ -493,10 +494,6 @@ def _widget(value: Any) -> str:
 
 def _json_value(value: Any) -> Any:
     return value if value is None or isinstance(value, (str, int, float, bool)) else str(value)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or error.__class__.__name__
 
 
 def summary(output: dict[str, Any]) -> str:

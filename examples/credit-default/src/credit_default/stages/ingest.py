@@ -64,8 +64,12 @@ def land(spark: SparkSession, settings: Settings, batches: list[str]) -> Landed:
         extra = [name for name in rows.columns if name not in declared]
         if extra:
             landed.extra_columns[batch] = ", ".join(extra)
-        rows = rows.join(labels.select(*keys, settings.target_column), keys, "left")
-        frames.append(conform(rows, declared, f"batch {batch}").withColumn("batch_id", F.lit(batch)))
+        # Each side read as declared before they meet: a key that does not parse is a schema break,
+        # not a failed comparison inside the join.
+        rows = conform(rows, sources.source_columns(settings), f"batch {batch}")
+        labels = conform(labels, sources.label_columns(settings), f"the labels of batch {batch}")
+        rows = rows.join(labels, keys, "left").select(*declared)
+        frames.append(rows.withColumn("batch_id", F.lit(batch)))
         landed.batches.append(batch)
     if frames:
         new_rows = reduce(lambda a, b: a.unionByName(b), frames).withColumn("ingested_at", F.current_timestamp())

@@ -1,0 +1,29 @@
+"""The local runner's journal: a run that started and never ended (its process killed) is listed
+as unfinished, at the activity it reached; ended runs are not."""
+
+import os
+import subprocess
+import sys
+
+from {{ cookiecutter.__package_name }}.orchestration import journal
+from {{ cookiecutter.__package_name }}.settings import load_settings
+
+
+def test_a_killed_run_is_unfinished_at_its_activity_and_an_ended_one_is_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLOPS_LOCAL_DIR", str(tmp_path))
+    settings = load_settings("local")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    journal.record(settings, "killed", "started", pipeline="training", pid=gone.pid)
+    journal.record(settings, "killed", "activity", activity="clean")
+    journal.record(settings, "ended", "started", pipeline="execution", pid=gone.pid)
+    journal.record(settings, "ended", "activity", activity="deploy")
+    journal.record(settings, "ended", "ended", status="failed")
+    journal.record(settings, "running", "started", pipeline="execution", pid=os.getppid())
+    with (tmp_path / "runs.jsonl").open("a") as handle:
+        handle.write('{"run_id": "half-written", "ev')  # a line another command is writing
+    unfinished = {run["run_id"]: run for run in journal.unfinished(settings)}
+    assert set(unfinished) == {"killed", "running"}
+    assert (unfinished["killed"]["pipeline"], unfinished["killed"]["activity"]) == ("training", "clean")
+    assert unfinished["killed"]["running"] is False and unfinished["running"]["running"] is True
+    assert journal.runs(settings)["ended"]["status"] == "failed"
