@@ -41,9 +41,13 @@ class BatchCase:
 _RUN_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
+_VERSION = re.compile(r"version \d+")
+
+
 def _general(text: str, batch: str) -> str:
-    """``text`` without what differs from one measurement to the next: the batch's name, run ids."""
-    return _RUN_ID.sub("<run id>", text.replace(batch, "<batch>"))
+    """``text`` without what differs from one measurement to the next: the batch's name, run ids and
+    model versions (how many trainings ran before depends on the faults' retries)."""
+    return _VERSION.sub("version <n>", _RUN_ID.sub("<run id>", text.replace(batch, "<batch>")))
 
 
 def _stopped(done, facts, batch, table) -> tuple[bool, str]:

@@ -209,7 +209,9 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
     print("  rows: " + ", ".join(f"{t}={n}" for t, n in state["row_counts"].items()))
     for run in state["unfinished_runs"][:UNFINISHED_SHOWN]:
         where = f"at {run['activity']}" if run["activity"] else "before its first activity"
-        how = "still running" if run["running"] else "never finished (its process ended: rerun the command)"
+        how = ("still running" if run["running"] else
+               f"never finished (its process ended); a later {run['pipeline']} run completed" if run["completed_since"]
+               else "never finished (its process ended): run the command again")
         print(f"  unfinished run: {run['pipeline']} {run['run_id']} started {run['started']}, {where}, {how}")
     return 0
 

@@ -60,8 +60,12 @@ def runs(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 def unfinished(settings: Settings) -> list[dict[str, Any]]:
-    """Runs that started and never ended, newest first; ``running`` says whether their process is alive."""
-    open_runs = [run for run in runs(settings).values() if run["status"] == "in progress" and run.get("started")]
+    """Runs that started and never ended, newest first; ``running`` says whether their process is
+    alive, ``completed_since`` whether a later run of the same pipeline succeeded (it did the work)."""
+    every = [run for run in runs(settings).values() if run.get("started")]
+    open_runs = [run for run in every if run["status"] == "in progress"]
     for run in open_runs:
         run["running"] = bool(run.get("pid")) and run["pid"] != os.getpid() and alive(int(run["pid"]))
+        run["completed_since"] = any(later["pipeline"] == run["pipeline"] and later["status"] == "succeeded"
+                                     and later["started"] >= run["started"] for later in every)
     return sorted(open_runs, key=lambda run: run["started"], reverse=True)
