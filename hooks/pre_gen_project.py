@@ -81,6 +81,12 @@ SQL_COLUMN = re.compile(r"^\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?:STRING|DOUBLE|INT|BI
 DECLARED_COLUMN = re.compile(r'^\s+"([A-Za-z_][A-Za-z0-9_]*)":\s*"[A-Z]+",?$', re.M)
 DECLARED_IN = {"data_source.SOURCE_COLUMNS": "data_source.py", "features.FEATURE_COLUMNS": "features.py"}
 
+# Names Windows gives to devices: a folder cannot have one (with any extension), so a project
+# named so could not be cloned there.
+WINDOWS_DEVICE_NAMES = frozenset(
+    ["con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)), *(f"lpt{i}" for i in range(1, 10))]
+)
+
 # Unity Catalog names used as plain (unquoted) SQL identifiers.
 UNITY_CATALOG_FIELDS = ("catalog_dev", "catalog_uat", "catalog_prod", "schema_name")
 # Answers whose default is the package name (an empty one is reported once).
@@ -289,6 +295,9 @@ def check_project_slug(context):
         return [("__project_slug", "is empty; the display name needs letters or digits" + derived_hint(context))]
     if not PROJECT_SLUG.fullmatch(slug):
         return [("__project_slug", f"{slug!r} is not a usable folder name (letters, digits, '.', '_', '-')")]
+    if slug.split(".")[0].lower() in WINDOWS_DEVICE_NAMES:
+        return [("__project_slug", f"{slug!r} is a name Windows reserves for a device: no folder can have it there"
+                 + derived_hint(context))]
     return []
 
 
@@ -326,6 +335,13 @@ def derived_from_a_bad_package(context, value):
         return False
     from_display_name = package == answer(context, "__project_slug").replace("-", "_")
     return bool(check_package_name(context)) or (from_display_name and bool(check_display_name(context)))
+
+
+def same_name_as_a_bad_registered_model(context, value):
+    """True when ``value`` is the package name, and the registered model's name, which is that name
+    too, was reported (a reserved word such as 'null' is one problem, not one per name)."""
+    package = answer(context, "__package_name")
+    return value == package == answer(context, "__registered_model_name") and bool(check_registered_model_name(context))
 
 
 def check_registered_model_name(context):
@@ -472,7 +488,8 @@ def check_unity_catalog_names(context):
     for field in UNITY_CATALOG_FIELDS:
         value = answer(context, field)
         if field in DERIVED_FROM_PACKAGE and ((not value and not answer(context, "__package_name"))
-                                              or derived_from_a_bad_package(context, value)):
+                                              or derived_from_a_bad_package(context, value)
+                                              or same_name_as_a_bad_registered_model(context, value)):
             continue  # derives from the package name, reported already
         problem = sql_identifier_problem(value)
         if problem:

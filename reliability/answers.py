@@ -37,6 +37,11 @@ HOSTILE = (
     "@concat('a', 'b')", "$(System.AccessToken)", "Credit \U0001f600", "x" * 300, "-- comment", "'; DROP TABLE t; --",
     "# heading", "key: value", "[link](http://example.com)", "a\\b", 'say "hi"', "Delta", "record", "age",
     "0.00001", "1e-5", "-0", "NaN", "inf", "1_000", "0x10", "",
+    # Control and invisible characters, paths, reserved words, scripts and numbers out of range.
+    "line\nbreak", "tab\there", "nul\x00byte", "zero\u200bwidth", "\u202eright-to-left", "../../etc/passwd",
+    "C:\\Windows", "select", "class", "import", "None", "null", "yes", "~", "_", "__init__", "con",
+    "a" * 64, "Ärger Über Öl", "日本語モデル", "<script>alert(1)</script>", "%s%n", "1,5", "1e308", "-1", "1.5.2",
+    "  ", "0", "99999999999999999999",
 )
 # Every prompt a person types text into (the choices are refused by cookiecutter itself).
 TEXT_PROMPTS = tuple(name for name, default in json.loads((ROOT / "cookiecutter.json").read_text()).items()
@@ -105,7 +110,9 @@ def expressions(root: Path, context: dict) -> dict[str, int]:
     for path in files_under(root):
         if path.suffix in (".yml", ".yaml", ".json"):
             name = path.relative_to(root).as_posix()
-            name = name.replace(context["__package_name"], "<name>").replace(context["__project_slug"], "<name>")
+            for project_name in (context["__package_name"], context["__project_slug"]):
+                # Whole names only: a project named "con" must not turn "conf/" into "<name>f/".
+                name = re.sub(rf"(?<![A-Za-z0-9]){re.escape(project_name)}(?![A-Za-z0-9])", "<name>", name)
             counts[name] = len(EXPRESSION.findall(path.read_text(encoding="utf-8")))
     return counts
 

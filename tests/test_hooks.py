@@ -103,6 +103,9 @@ INVALID_ANSWERS = [
     pytest.param({"catalog_uat": ""}, "catalog_uat", id="catalog-blank"),
     pytest.param({"schema_name": "select"}, "schema_name", id="schema-select"),
     pytest.param({"schema_name": "risk model"}, "schema_name", id="schema-with-space"),
+    # a display name whose derived names cannot work: one line, on the first of them
+    pytest.param({"model_display_name": "null"}, "__registered_model_name", id="display-name-sql-reserved"),
+    pytest.param({"model_display_name": "con"}, "__project_slug", id="display-name-windows-device"),
 ]
 
 
