@@ -17,14 +17,17 @@ from .inside import EXTRA, KINDS
 from .project import Project
 
 # The kinds whose batch cannot be read as declared: stopped whole.
-STOPPED = ("missing_column", "string_in_numeric", "all_null_column", "bad_timestamp")
+STOPPED = ("missing_column", "string_in_numeric", "all_null_column", "bad_timestamp", "corrupt_file")
+# Labels that cannot be read as declared: the batch is scored, its labels are not measured until
+# fixed (execution); ingest stops on them (training).
+BAD_LABELS = "bad_labels"
 # The kinds with bad rows among good ones: how many rows are bad, and the rule that quarantines them.
 QUARANTINED = {"duplicate_in_batch": (8, "key_unique_in_batch"),
                "duplicate_across_batches": (5, "key_unique_across_batches"),
                "out_of_range": (5, None)}
 # The order they land in: a repeat of the batch before needs a healthy batch before it.
 ORDER = ("extra_column", "duplicate_across_batches", "duplicate_in_batch", "out_of_range", "labels_never_scored",
-         "empty", *STOPPED)
+         "empty", BAD_LABELS, *STOPPED)
 
 
 @dataclass
@@ -88,6 +91,14 @@ def execution_case(project: Project, kind: str) -> BatchCase:
         case.as_expected = done.returncode == 0 and len(scored) == rows and inputs.get("extra_columns") == EXTRA
         case.outcome = f"scored without it ({len(scored)} rows)"
         case.visible = f"decision inputs: extra_columns = {inputs.get('extra_columns')!r}"
+    elif kind == BAD_LABELS:
+        broken = facts["labels_schema_break"].get(batch)
+        case.rows_lost = rows - len(scored)
+        case.as_expected = (done.returncode == 0 and len(scored) == rows and broken is not None
+                            and batch not in facts["rows"]["bronze"])
+        case.outcome = f"all {len(scored)} rows scored; the labels not measured, nor taken into training"
+        case.visible = f"metrics: labels_schema_break, `{_general(broken or '', batch)}`"
+        project.inside("remove", batch)  # as a person does, to land the labels again fixed
     elif kind == "labels_never_scored":
         unscored = facts["labels_never_scored"].get(batch)
         case.rows_lost = rows - len(scored)
@@ -100,7 +111,7 @@ def execution_case(project: Project, kind: str) -> BatchCase:
 def training_cases(project: Project) -> list[BatchCase]:
     """The stopping kinds one at a time (ingest stops at the first), then the rest in one run."""
     cases = []
-    for kind in STOPPED:
+    for kind in (*STOPPED, BAD_LABELS):
         case = BatchCase(kind, "training")
         batch = project.land(kind)["batch"]
         done = project.run("train")
@@ -110,7 +121,7 @@ def training_cases(project: Project) -> list[BatchCase]:
         case.outcome, case.visible = "stopped at ingest: nothing ingested", f"`train` says {line}"
         cases.append(case)
         project.inside("remove", batch)
-    landed = {kind: project.land(kind) for kind in ORDER if kind not in STOPPED}
+    landed = {kind: project.land(kind) for kind in ORDER if kind not in (*STOPPED, BAD_LABELS)}
     done = project.run("train")
     facts = project.probe()
     ingest = next((json.loads(r["output"] or "{}") for r in reversed(facts["stage_runs"]) if r["stage"] == "ingest"), {})

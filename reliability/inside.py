@@ -30,6 +30,8 @@ KINDS = {
     "out_of_range": "5 values outside a BETWEEN rule of cleaning.py",
     "bad_timestamp": "a timestamp that does not parse ('yesterday')",
     "labels_never_scored": "3 labels for ids the batch never had",
+    "corrupt_file": "a file that is not Parquet at all",
+    "bad_labels": "a label that is no class ('yes')",
     "healthy": "nothing (a healthy batch)",
 }
 
@@ -90,7 +92,7 @@ def land(package: str, kind: str) -> dict:
         stray = labels.iloc[0:3].copy()
         stray[settings.id_column] = [f"never-scored-{i}" for i in range(3)]
         labels = pd.concat([labels, stray], ignore_index=True)
-    elif kind != "healthy":
+    elif kind not in ("healthy", "corrupt_file", "bad_labels"):
         raise SystemExit(f"unknown kind {kind!r}")
     if csv:
         folder = Path(settings.landing_path) / "batches"
@@ -98,7 +100,15 @@ def land(package: str, kind: str) -> dict:
         frame.drop(columns=[settings.target_column]).to_csv(folder / f"{name}.csv", index=False)
     else:
         simulator.write_batch(settings, number, frame, labels=False)
-    simulator.write_labels(settings, name, labels)
+    landing = Path(settings.landing_path)
+    if kind == "corrupt_file":
+        (landing / "batches" / f"{name}.parquet").write_bytes(b"this is not a parquet file\n" * 40)
+    if kind == "bad_labels":
+        labels = labels.astype({settings.target_column: object})
+        labels.loc[0, settings.target_column] = "yes"
+        labels.to_csv(landing / "labels" / f"{name}.csv", index=False)
+    else:
+        simulator.write_labels(settings, name, labels)
     return {"batch": name, "rows": len(frame), "bad_ids": [str(i) for i in bad]}
 
 
@@ -156,10 +166,12 @@ def probe(package: str) -> dict:
             facts["decisions"][str(row.batch_id)] = {"decision": row.decision, "rule": row.rule,
                                                      "inputs": json.loads(row.inputs)}
     metrics = readers.read_view(settings, "metrics")
-    facts["labels_never_scored"] = {}
+    facts["labels_never_scored"], facts["labels_schema_break"] = {}, {}
     if metrics is not None:
         unscored = metrics[metrics.metric_name == "labels_never_scored"]
         facts["labels_never_scored"] = {str(r.batch_id): r.metric_value for r in unscored.itertuples()}
+        broken = metrics[metrics.metric_name == "labels_schema_break"]
+        facts["labels_schema_break"] = {str(r.batch_id): r.details for r in broken.itertuples()}
     runs = readers.read_view(settings, "pipeline_runs")
     facts["stage_runs"] = [] if runs is None else [
         {"pipeline_run_id": r.pipeline_run_id, "stage": r.stage, "status": r.status, "output": r.output,

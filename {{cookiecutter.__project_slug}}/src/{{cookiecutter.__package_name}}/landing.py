@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import functions as F
 
 from . import sources
+from .quality import SchemaBreakError
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -52,7 +53,15 @@ def _folder(settings: Settings, kind: str) -> Path:
 def _read(spark: SparkSession, settings: Settings, path: Path) -> DataFrame:
     kind = FORMATS[path.suffix.lower()]
     if kind == "parquet":
-        return spark.read.parquet(str(path))
+        rows = spark.read.parquet(str(path))
+        try:
+            rows.schema  # noqa: B018 - the footer read now (Spark Connect reads lazily), not in a later stage
+            return rows
+        except Exception as error:  # noqa: BLE001 - a file that is no Parquet
+            from .records import one_line  # here: records imports the tables, which import this module
+
+            raise SchemaBreakError(f"schema break in batch {path.stem}: {path.parent.name}/{path.name} cannot be read as Parquet "
+                                   f"({one_line(error)[:300]})") from error
     if kind == "csv":
         return spark.read.options(header=True, inferSchema=True).csv(str(path))
     rows = spark.read.options(inferTimestamp=True).json(str(path))

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.__package_name }} import landing, simulator, sources
-from {{ cookiecutter.__package_name }}.quality import conform
+from {{ cookiecutter.__package_name }}.quality import SchemaBreakError, conform
 from {{ cookiecutter.__package_name }}.settings import load_settings
 from {{ cookiecutter.__package_name }}.simulator import Scenario
 
@@ -46,9 +46,7 @@ def test_every_format_reads_back_as_the_declared_columns(spark, isolated):
         assert rows.count() == 40 and target not in rows.columns
     for batch in ("2026-01", "2026-02"):
         labels = landing.read_labels(spark, isolated, batch)
-        columns = {isolated.id_column: "STRING", isolated.timestamp_column: "TIMESTAMP",
-                   target: sources.target_type(isolated)}
-        labelled = conform(labels, columns, f"labels of {batch}")
+        labelled = conform(labels, sources.label_columns(isolated), f"labels of {batch}")
         expected = frames[batch].set_index(isolated.id_column)[target]
         got = labelled.toPandas().set_index(isolated.id_column)[target]
         assert got.sort_index().tolist() == pytest.approx(expected.sort_index().tolist())
@@ -65,3 +63,14 @@ def test_a_batch_landed_twice_or_missing_is_one_clear_line(spark, isolated):
     (root / "2026-01.parquet").unlink()
     with pytest.raises(FileNotFoundError, match=r"^no batch '2026-02' in "):
         landing.read_batch(spark, isolated, "2026-02")
+
+
+def test_a_file_that_is_not_parquet_is_a_schema_break_in_one_line(spark, isolated):
+    root = isolated.local_dir / "landing" / "batches"
+    root.mkdir(parents=True)
+    (root / "b0007.parquet").write_bytes(b"not a parquet file\n" * 20)
+    with pytest.raises(SchemaBreakError) as error:
+        landing.read_batch(spark, isolated, "b0007")
+    message = str(error.value)
+    assert message.startswith("schema break in batch b0007: batches/b0007.parquet cannot be read as Parquet (")
+    assert "\n" not in message and "JVM stacktrace" not in message

@@ -15,7 +15,7 @@ from .. import evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import conform, summarize
+from ..quality import SchemaBreakError, conform, summarize
 from ..records import Metric, write_metrics
 from . import ingest, predict
 
@@ -52,7 +52,10 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     labelled = _performance(spark, settings, rules)
     rows += labelled
     write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, rows)
-    output["labelled_batches"] = sorted({m.batch_id for m in labelled})
+    broken = {m.batch_id: m.details for m in labelled if m.metric_name == "labels_schema_break"}
+    if broken:
+        output["labels_schema_break"] = broken
+    output["labelled_batches"] = sorted({m.batch_id for m in labelled} - set(broken))
     unscored = {m.batch_id: int(m.metric_value) for m in labelled if m.metric_name == performance.UNSCORED and m.metric_value}
     if unscored:
         output["labels_never_scored"] = unscored
@@ -145,7 +148,14 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
             continue  # labels arrive later than predictions: measured by a later run
         target = settings.target_column
         scored_rows = log.where(F.col("batch_id") == batch).select(*keys, "prediction", "probability")
-        labels = conform(labels, sources.label_columns(settings), f"the labels of batch {batch}")
+        try:
+            labels = conform(labels, sources.label_columns(settings), f"the labels of batch {batch}")
+        except SchemaBreakError as broken:
+            # Not measured, and not taken into the training history, until its labels are fixed; the
+            # next runs try again. Said here, without stopping the runs that score new batches.
+            rows.append(Metric("labels_schema_break", 1.0, LABELS, model_version=version, batch_id=batch,
+                               threshold=0.0, comparison="<=", passed=False, details=str(broken)))
+            continue
         joined = labels.where(F.col(target).isNotNull()).join(scored_rows, keys, "left")
         measured = performance.measure(joined, target, settings.problem_type)
         unscored = measured.pop(performance.UNSCORED)
