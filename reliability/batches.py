@@ -74,7 +74,9 @@ def execution_case(project: Project, kind: str) -> BatchCase:
         expected_rule = "schema_break" if kind in STOPPED else "empty_batch"
         stopped, line = _stopped(done, facts, batch, "inference_log")
         case.as_expected = stopped and decision is not None and decision["rule"] == expected_rule
-        case.outcome, case.visible = "stopped: nothing scored", f"decision {rule}; `execute` says {line}"
+        # What broke (the decision's inputs; `execute` prints it too), else the alert `execute` ends with.
+        cause = f"`{_general(inputs['schema_break'], batch)}`" if inputs.get("schema_break") else line
+        case.outcome, case.visible = "stopped: nothing scored", f"decision {rule}: {cause}"
         project.inside("remove", batch)  # as a person does after the alert
         return case
     failures = inputs.get("rule_failure_rates") or {}

@@ -97,6 +97,8 @@ def explain(decision: dict, settings: Settings) -> list[str]:
              + ", ".join(f"{name}={production[name]:.4f}" for name in shown) if production
              else f"production metrics: the labels of {decision['batch_id']} have not arrived yet"]
     evidence = decision.get("evidence") or {}
+    if evidence.get("schema_break"):
+        lines.append(evidence["schema_break"])
     if evidence.get("features"):
         parts = [f"pass rate {evidence['pass_rate']:.1%}" if evidence.get("pass_rate") is not None else None,
                  f"{evidence['drifted_features']} of {evidence['features']} features drifted",

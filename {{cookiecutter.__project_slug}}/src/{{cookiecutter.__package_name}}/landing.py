@@ -58,10 +58,8 @@ def _read(spark: SparkSession, settings: Settings, path: Path) -> DataFrame:
             rows.schema  # noqa: B018 - the footer read now (Spark Connect reads lazily), not in a later stage
             return rows
         except Exception as error:  # noqa: BLE001 - a file that is no Parquet
-            from .records import one_line  # here: records imports the tables, which import this module
-
-            raise SchemaBreakError(f"schema break in batch {path.stem}: {path.parent.name}/{path.name} cannot be read as Parquet "
-                                   f"({one_line(error)[:300]})") from error
+            raise SchemaBreakError(f"schema break in batch {path.stem}: {path.parent.name}/{path.name} cannot be "
+                                   f"read as Parquet ({_parquet_problem(path)})") from error
     if kind == "csv":
         return spark.read.options(header=True, inferSchema=True).csv(str(path))
     rows = spark.read.options(inferTimestamp=True).json(str(path))
@@ -70,6 +68,17 @@ def _read(spark: SparkSession, settings: Settings, path: Path) -> DataFrame:
     declared = {name: t.lower() for name, t in sources.labelled_columns(settings).items()}
     narrower = {name for name, t in rows.dtypes if t == "bigint" and declared.get(name) in ("int", "integer", "smallint", "tinyint")}
     return rows.select(*[F.col(n).cast(declared[n]).alias(n) if n in narrower else F.col(n) for n in rows.columns])
+
+
+def _parquet_problem(path: Path) -> str:
+    """Why a file is no Parquet, in pyarrow's words: shorter than Spark's, which name its job."""
+    import pyarrow.parquet as pq
+
+    try:
+        pq.read_schema(path)
+    except Exception as error:  # noqa: BLE001 - its message is the answer
+        return " ".join(str(error).split())
+    return "Spark cannot read it"
 
 
 def _columns(path: Path) -> list[str]:

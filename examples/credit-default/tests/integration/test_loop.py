@@ -171,6 +171,17 @@ def test_an_empty_batch_alerts_in_one_line_and_scores_nothing(steps, spark, proj
     assert spark.table(project.table("inference_log")).where(F.col("batch_id") == name).count() == 0
 
 
+def test_execute_says_what_broke_in_a_schema_break(steps, spark, project, capsys):
+    number = simulator.next_number(project)
+    name = simulator.write_batch(project, number, simulator.generate(project, number, 50, Scenario(schema_break=True)))
+    assert main(["execute", "--batch", name]) == 1
+    out = capsys.readouterr().out
+    assert f"decision for batch {name}: alert (schema_break)" in out
+    first = next(iter(sources.declared_columns()))
+    assert f"  schema break in batch {name}: column '{first}' is missing" in out.splitlines()
+    assert spark.table(project.table("inference_log")).where(F.col("batch_id") == name).count() == 0
+
+
 def test_rerunning_predict_replaces_the_batch_rows(steps, spark, project):
     batch = steps[0].batch
     log = spark.table(project.table("inference_log")).where(F.col("batch_id") == batch)

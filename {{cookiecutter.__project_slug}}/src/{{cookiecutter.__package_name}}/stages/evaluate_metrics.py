@@ -58,7 +58,7 @@ def summary(evidence: Evidence, fired: list[str]) -> dict[str, Any]:
     return {"fired": fired, "pass_rate": evidence.pass_rate, "drifted_features": len(evidence.drifted_features),
             "features": evidence.feature_count, "max_psi": evidence.max_psi,
             "prediction_psi": evidence.prediction_psi, "rule_failure_rates": evidence.rule_failure_rates,
-            "extra_columns": evidence.extra_columns}
+            "extra_columns": evidence.extra_columns, "schema_break": evidence.schema_break}
 
 
 def gather(spark: SparkSession, settings: Settings, rules: Rules, run_id: str, champion: str,
