@@ -143,6 +143,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> int:
         print(f"bad batches: {len(batch_cases)} ({time.monotonic() - began:.0f} s)", flush=True)
     finally:
         project.run("engine", "stop")
+        project.close()
     text, ok = document(answer_cases, fault_cases, batch_cases)
     for case in fault_cases:
         if case.notes:

@@ -1,6 +1,7 @@
-"""Run inside a rendered project's environment (``python inside.py <package> land|probe ...``): lands
-a batch of a given kind of badness with the project's own simulator, or prints what the project's
-tables, registry and run journal hold, as JSON. The harness (``python -m reliability``) reads it.
+"""Run inside a rendered project's environment (``python inside.py <package> land|probe ...``, or
+``serve`` to answer such requests one per line, as the harness does): lands a batch of a given kind
+of badness with the project's own simulator, or prints what the project's tables, registry and run
+journal hold, as JSON.
 
 It reads the tables with the project's own readers (delta-rs, no Spark), so a probe never competes
 with a pipeline for the engine.
@@ -195,10 +196,34 @@ def stages(package: str) -> list[list[str]]:
     return [[s.name, s.pipeline] for s in orchestration.stages(settings.root)]
 
 
+HANDLERS = {"land": land, "probe": probe, "remove": remove, "stages": stages}
+
+
+def serve(package: str) -> None:
+    """Answer requests until stdin closes: one JSON list ``[action, *args]`` per line in, one JSON
+    object per line out (``{"result": …}`` or ``{"error": …}``). One process for the whole harness:
+    MLflow, pandas and the project import once, not at each of its hundred-odd probes (~3 s each)."""
+    import contextlib
+    import traceback
+
+    answers = sys.stdout
+    for line in sys.stdin:
+        action, *args = json.loads(line)
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # what a handler prints is not an answer
+                reply = {"result": HANDLERS[action](package, *args)}
+        except (Exception, SystemExit):  # noqa: BLE001 - the harness reports it with the request
+            reply = {"error": traceback.format_exc()}
+        answers.write(json.dumps(reply, default=str) + "\n")
+        answers.flush()
+
+
 def main(argv: list[str]) -> None:
     package, action, *rest = argv
-    handlers = {"land": land, "probe": probe, "remove": remove, "stages": stages}
-    print(json.dumps(handlers[action](package, *rest), default=str))
+    if action == "serve":
+        serve(package)
+    else:
+        print(json.dumps(HANDLERS[action](package, *rest), default=str))
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ class Project:
                     "MLOPS_SAMPLE_DATA": "1"}
         for inherited in ("MLOPS_CONF_DIR", "MLOPS_ENGINE"):
             self.env.pop(inherited, None)
+        self._inside: subprocess.Popen | None = None
 
     @classmethod
     def render(cls, workdir: Path) -> Project:
@@ -70,11 +71,27 @@ class Project:
         return done
 
     def inside(self, *args: str) -> dict:
-        done = subprocess.run([sys.executable, str(INSIDE), self.package, *args], cwd=self.path, env=self.env,
-                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"inside.py {' '.join(args)}: {done.stderr[-2000:]}")
-        return json.loads(done.stdout.splitlines()[-1])
+        """``inside.py``'s answer to ``args``, from the one process that serves them all."""
+        if self._inside is None or self._inside.poll() is not None:
+            with (self.path.parent / "inside-stderr.txt").open("a") as log:
+                self._inside = subprocess.Popen([sys.executable, str(INSIDE), self.package, "serve"], cwd=self.path,
+                                                env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                stderr=log, text=True)
+        self._inside.stdin.write(json.dumps(args) + "\n")
+        self._inside.stdin.flush()
+        line = self._inside.stdout.readline()
+        if not line:
+            raise RuntimeError(f"inside.py {' '.join(args)}: it stopped (see {self.path.parent / 'inside-stderr.txt'})")
+        reply = json.loads(line)
+        if "error" in reply:
+            raise RuntimeError(f"inside.py {' '.join(args)}: {reply['error'][-2000:]}")
+        return reply["result"]
+
+    def close(self) -> None:
+        """Stop the process serving ``inside``."""
+        if self._inside is not None and self._inside.poll() is None:
+            self._inside.stdin.close()
+            self._inside.wait(timeout=60)
 
     def land(self, kind: str) -> dict:
         return self.inside("land", kind)

@@ -73,3 +73,26 @@ def snapshot(root):
 def baked_output(tmp_path):
     """The folder pytest-cookies renders into for this test (tmp_path/cookies)."""
     return tmp_path / "cookies"
+
+
+# The reliability harness (tests/test_reliability.py) runs beside the other tests: started once
+# collection is done, its test is moved last, where it waits for the verdict.
+RELIABILITY = "test_reliability.py"
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.path.name == RELIABILITY)  # stable: the rest keep their order
+
+
+def pytest_collection_finish(session):
+    if not session.config.option.collectonly and any(item.path.name == RELIABILITY for item in session.items):
+        import test_reliability
+
+        test_reliability.start()
+
+
+def pytest_sessionfinish(session):
+    if any(item.path.name == RELIABILITY for item in getattr(session, "items", [])):
+        import test_reliability
+
+        test_reliability.stop()
