@@ -11,6 +11,7 @@ for its verdict."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,11 +36,18 @@ def start() -> None:
 
 
 def stop() -> None:
-    """Kill the harness if the session ends before its test waited for it (interrupted, deselected)."""
+    """Stop the harness if the session ends before its test waited for it (interrupted): as Ctrl-C
+    does, so that it stops its render's engine and removes its folder; killed if it does not."""
     process = _harness.get("process")
     if process is not None and process.poll() is None:
-        process.kill()
-        process.wait()
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if _harness.get("output") is not None:
+        _harness["output"].unlink(missing_ok=True)
 
 
 def test_the_reliability_figures_hold_and_are_current():
@@ -51,5 +59,4 @@ def test_the_reliability_figures_hold_and_are_current():
         stop()
         raise AssertionError(f"python -m reliability still running after {TIMEOUT} s") from None
     text = output.read_text(errors="replace")
-    output.unlink()
     assert process.returncode == 0, text[-9000:]
