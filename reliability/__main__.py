@@ -1,9 +1,11 @@
 """``python -m reliability --doc docs/reliability.md``: try the template and a rendered project the
 way a hostile user and a bad day would, and write what happened as docs/reliability.md.
 
-1. Answers: every text prompt × every hostile string (``answers.py``).
+1. Answers: every text prompt × every hostile string (``answers.py``), in a process of their own
+   while the rest runs.
 2. Faults: the elected example rendered, initialised and trained; its command killed in each stage
-   in turn, then two executions at once (``faults.py``).
+   in turn, each run killed being the rerun of the one before, then two executions at once
+   (``faults.py``).
 3. Bad batches: each kind through both pipelines of the same project (``batches.py``).
 
 ``--check FILE`` compares the result with FILE instead of writing it (the template's test does, so
@@ -16,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import multiprocessing
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
 from . import answers, batches, faults
@@ -43,18 +47,25 @@ def _answers_section(cases: list[answers.Case]) -> list[str]:
 def _faults_section(cases: list[faults.FaultCase]) -> list[str]:
     lines = ["## Faults", "",
              "The example project (`examples/credit-default.json`), initialised and trained, on its warm engine. "
-             "For each stage in turn: a healthy labelled batch lands, `train` (training stages) or "
-             "`execute --batch` (execution stages) starts, and is killed with SIGKILL once the run journal shows "
-             "the stage under way and half of the stage's earlier duration has passed (retried sooner when the "
-             "stage had already recorded its end). Then the same command runs again.", "",
-             "| fault | pipeline | hit mid-stage | champion right | rows twice | shown unfinished | rerun completed "
-             "| rows lost |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "The kills of each pipeline form one chain: a healthy labelled batch lands, `train` (training) or "
+             "`execute --batch` (execution) starts and is killed with SIGKILL in the pipeline's first stage, once "
+             "the run journal shows the stage under way and half of the stage's earlier duration has passed; the "
+             "same command runs again and is killed in the second stage, and so on (a new batch lands before each "
+             "`train`; every `execute` reruns the same batch). The run after the kill in the last stage is left to "
+             "finish. A kill that came after the stage had recorded its end is tried again, sooner, by the next "
+             "run.", "",
+             "| fault | pipeline | hit mid-stage | champion right | rows twice | shown unfinished "
+             "| next run completed it | rows lost |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for case in cases:
         lines.append(f"| {case.fault} | {case.pipeline} | {_yes(case.hit)} | {_yes(case.champion_ok)} | "
                      f"{case.duplicates} | {_yes(case.shown_unfinished)} | {_yes(case.rerun_completed)} | "
                      f"{case.rows_lost} |")
     lines += ["", "*champion right*: unchanged, unless promote had moved it, and always a version that passed the "
-              "gate. *shown unfinished*: `status` lists the killed run as started and never finished. "
+              "gate. *shown unfinished*: `status` lists the killed run as started and never finished. *next run "
+              "completed it*: the run after the kill recorded the killed stage as succeeded (after the last kill: "
+              "the whole pipeline succeeded). *rows twice*, *champion right*: checked after the kill and after the "
+              "chain's last run; *rows lost*: rows of the batches landed for that fault missing from silver "
+              "(training) or the inference log (execution) after the chain's last run. "
               "*two executions at once*: `execute --batch` on two batches started together; a run that fails "
               "must fail in one line and complete when run again.", ""]
     return lines
@@ -127,23 +138,50 @@ def main(argv: list[str] | None = None) -> int:
     return measure(args, args.workdir)
 
 
+def _answer_all(workdir: Path, sending) -> None:
+    """In the answers' process: every case, or the traceback of what failed."""
+    try:
+        result = answers.run_all(workdir)
+    except Exception:  # noqa: BLE001 - reported by the harness's process
+        result = traceback.format_exc()
+    sending.send(result)
+    sending.close()
+
+
 def measure(args: argparse.Namespace, workdir: Path) -> int:
     began = time.monotonic()
-    answer_cases = answers.run_all(workdir / "answers")
-    print(f"answers: {len(answer_cases)} tried ({time.monotonic() - began:.0f} s)", flush=True)
-    project = Project.render(workdir / "project")
+    # The answers are rendered by a process of their own meanwhile: they need one core for about a
+    # minute, and the project's commands below mostly wait on its engine.
+    spawning = multiprocessing.get_context("spawn")
+    receiving, sending = spawning.Pipe(duplex=False)
+    answering = spawning.Process(target=_answer_all, args=(workdir / "answers", sending), name="answers")
+    answering.start()
+    sending.close()  # the worker's end only: a worker that dies unanswered ends recv() with EOFError
     try:
-        project.must("init")
-        project.must("train")
-        # One execution first: the execution stages' durations, which the kills are timed by.
-        project.must("execute", "--batch", project.land("healthy")["batch"])
-        fault_cases = faults.run(project)
-        print(f"faults: {len(fault_cases)} ({time.monotonic() - began:.0f} s)", flush=True)
-        batch_cases = batches.run(project)
-        print(f"bad batches: {len(batch_cases)} ({time.monotonic() - began:.0f} s)", flush=True)
+        project = Project.render(workdir / "project")
+        try:
+            project.must("init")
+            project.must("train")
+            # One execution first: the execution stages' durations, which the kills are timed by.
+            project.must("execute", "--batch", project.land("healthy")["batch"])
+            fault_cases = faults.run(project)
+            print(f"faults: {len(fault_cases)} ({time.monotonic() - began:.0f} s)", flush=True)
+            batch_cases = batches.run(project)
+            print(f"bad batches: {len(batch_cases)} ({time.monotonic() - began:.0f} s)", flush=True)
+        finally:
+            project.run("engine", "stop")
+            project.close()
+        try:
+            answer_cases = receiving.recv()
+        except EOFError:
+            answering.join()
+            raise RuntimeError(f"the answers' process died (exit code {answering.exitcode})") from None
+        if isinstance(answer_cases, str):
+            raise RuntimeError(f"the answers' process failed: {answer_cases}")
+        print(f"answers: {len(answer_cases)} tried ({time.monotonic() - began:.0f} s)", flush=True)
     finally:
-        project.run("engine", "stop")
-        project.close()
+        answering.terminate()  # interrupted: the answers stop too, before their folder is removed
+        answering.join()
     text, ok = document(answer_cases, fault_cases, batch_cases)
     for case in fault_cases:
         if case.notes:

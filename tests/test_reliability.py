@@ -4,10 +4,10 @@ through both pipelines (``python -m reliability``; it exits non-zero when a rend
 batch was not stopped or quarantined, a fault was not survived, a row was lost or a wrong version
 promoted, and when the document differs from what it measured).
 
-The harness is the longest thing the template tests, and it keeps at most one core busy (its
-commands wait on the project's engine most of the time): it starts as soon as the session has
-collected it (``conftest.py``) and runs beside the other tests, and this test, run last, waits
-for its verdict."""
+The harness is the longest thing the template tests, and it keeps about one core busy (its
+commands wait on the project's engine most of the time; its answers take another for a minute):
+it starts as soon as the session has collected it (``conftest.py``) and runs beside the other
+tests, and this test, run last, waits for its verdict."""
 
 from __future__ import annotations
 
