@@ -22,7 +22,6 @@ import multiprocessing
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from . import answers, batches, faults
@@ -138,23 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     return measure(args, args.workdir)
 
 
-def _answer_all(workdir: Path, sending) -> None:
-    """In the answers' process: every case, or the traceback of what failed."""
-    try:
-        result = answers.run_all(workdir)
-    except Exception:  # noqa: BLE001 - reported by the harness's process
-        result = traceback.format_exc()
-    sending.send(result)
-    sending.close()
-
-
 def measure(args: argparse.Namespace, workdir: Path) -> int:
     began = time.monotonic()
     # The answers are rendered by a process of their own meanwhile: they need one core for about a
     # minute, and the project's commands below mostly wait on its engine.
     spawning = multiprocessing.get_context("spawn")
     receiving, sending = spawning.Pipe(duplex=False)
-    answering = spawning.Process(target=_answer_all, args=(workdir / "answers", sending), name="answers")
+    answering = spawning.Process(target=answers.run_all_into, args=(workdir / "answers", sending), name="answers")
     answering.start()
     sending.close()  # the worker's end only: a worker that dies unanswered ends recv() with EOFError
     try:

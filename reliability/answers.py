@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 import tomllib
+import traceback
 import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -253,6 +254,18 @@ def run_all(workdir: Path) -> list[Case]:
     _, root, context = render({})
     default_expressions = expressions(root, context)
     return [check(prompt, answer, default_expressions, render) for prompt in TEXT_PROMPTS for answer in HOSTILE]
+
+
+def run_all_into(workdir: Path, sending) -> None:
+    """``run_all`` in a process of its own (the harness's ``python -m reliability`` starts it: the
+    target must live in an importable module, not in ``__main__``): the cases, or the traceback of
+    what failed, sent through the ``sending`` end of a pipe."""
+    try:
+        result = run_all(workdir)
+    except Exception:  # noqa: BLE001 - reported by the harness's process
+        result = traceback.format_exc()
+    sending.send(result)
+    sending.close()
 
 
 def markdown(cases: Iterable[Case]) -> str:
