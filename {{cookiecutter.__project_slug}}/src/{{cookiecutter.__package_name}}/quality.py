@@ -98,15 +98,18 @@ KEY_NEW = "key_unique_across_batches"
 # The first batch that holds a row's key ("" for a table of earlier batches): the helper column
 # KEY_NEW reads, dropped once the rules are checked.
 _FIRST_BATCH = "_key_first_batch"
+# Tags summarize counts beside the rules' names: every row carries ROWS_TAG, a passing row also
+# PASSED_TAG (expectations() refuses a rule of cleaning.py named like them).
+ROWS_TAG, PASSED_TAG = "(rows)", "(passed)"
 
 
 def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
     """cleaning.py's expectations and the pipeline's own, as every stage applies them (through
     :func:`flag`, which adds the column the cross-batch rule reads)."""
     rules = cleaning.expectations(settings, labelled)
-    for own in (KEY_UNIQUE, KEY_NEW):
+    for own in (KEY_UNIQUE, KEY_NEW, ROWS_TAG, PASSED_TAG):
         if own in rules:
-            raise ValueError(f"cleaning.py names a rule {own!r}: the pipeline's own rule has that name")
+            raise ValueError(f"cleaning.py names a rule {own!r}: the pipeline uses that name itself")
     key = f"`{settings.id_column}`, `{settings.timestamp_column}`"
     return {**rules, KEY_UNIQUE: f"count(*) OVER (PARTITION BY batch_id, {key}) = 1",
             KEY_NEW: f"{_FIRST_BATCH} IS NULL OR {_FIRST_BATCH} = batch_id"}
@@ -148,22 +151,16 @@ class BatchQuality:
 
 
 def summarize(flagged: DataFrame) -> list[BatchQuality]:
-    """Per-batch counts of good rows and of failures per rule, computed in Spark."""
-    totals = (
-        flagged.groupBy("batch_id")
-        .agg(F.count("*").alias("rows"), F.sum((F.size(FAILED_RULES) == 0).cast("int")).alias("passed"))
-        .collect()
-    )
-    failures = (
-        flagged.select("batch_id", F.explode(FAILED_RULES).alias("rule"))
-        .groupBy("batch_id", "rule")
-        .count()
-        .collect()
-    )
+    """Per-batch counts of rows, of good rows and of failures per rule, in one Spark job: each row
+    becomes its tags (rows, passed, each rule it fails) and the tags are counted, so the batch is
+    read and checked once, not once for the totals and again for the failures."""
+    passed = F.when(F.size(FAILED_RULES) == 0, F.array(F.lit(PASSED_TAG))).otherwise(F.array().cast("array<string>"))
+    tags = F.concat(F.array(F.lit(ROWS_TAG)), passed, FAILED_RULES)
+    counts = flagged.select("batch_id", F.explode(tags).alias("tag")).groupBy("batch_id", "tag").count().collect()
     by_batch: dict[str, dict[str, int]] = {}
-    for row in failures:
-        by_batch.setdefault(row["batch_id"], {})[row["rule"]] = row["count"]
+    for row in counts:
+        by_batch.setdefault(row["batch_id"], {})[row["tag"]] = row["count"]
     return sorted(
-        (BatchQuality(r["batch_id"], r["rows"], r["passed"] or 0, by_batch.get(r["batch_id"], {})) for r in totals),
+        (BatchQuality(batch, tags.pop(ROWS_TAG), tags.pop(PASSED_TAG, 0), tags) for batch, tags in by_batch.items()),
         key=lambda q: q.batch_id,
     )

@@ -155,8 +155,9 @@ def table_version(spark: SparkSession, table: str) -> int:
 
 
 def batch_ids(spark: SparkSession, *tables: str) -> set[str]:
-    """Batches already written to any of ``tables`` (tables or views with a ``batch_id``): one query."""
-    query = " UNION ".join(f"SELECT batch_id FROM {table}" for table in tables)
+    """Batches already written to any of ``tables`` (tables or views with a ``batch_id``): one query,
+    which returns each batch once (not a row per row of the table: bronze grows with every batch)."""
+    query = " UNION ".join(f"SELECT DISTINCT batch_id FROM {table}" for table in tables)
     return {row[0] for row in spark.sql(query).collect()}
 
 

@@ -1,12 +1,15 @@
 """The schema contract of a batch and the cleaning expectations, on real Spark and on rows shaped
 like the declared columns."""
 
+import re
+
 import pytest
 from pyspark.sql import functions as F
 
 from {{ cookiecutter.__package_name }} import cleaning, simulator, sources
 from {{ cookiecutter.__package_name }}.quality import (
-    FAILED_RULES, KEY_NEW, KEY_UNIQUE, SchemaBreakError, conform, flag, flag_failures, summarize,
+    FAILED_RULES, KEY_NEW, KEY_UNIQUE, ROWS_TAG, BatchQuality, SchemaBreakError, conform, expectations, flag,
+    flag_failures, summarize,
 )
 from {{ cookiecutter.__package_name }}.simulator import Scenario
 
@@ -59,6 +62,19 @@ def test_expectations_quarantine_each_bad_row_with_its_rules(spark, settings):
     [quality] = summarize(flagged)
     assert (quality.rows, quality.passed) == (len(sample), 5)
     assert sum(quality.rule_failures.values()) >= len(breakable)
+
+
+def test_the_summary_counts_rows_passes_and_each_rule_per_batch(spark):
+    flagged = spark.createDataFrame([("b1", []), ("b1", ["r1"]), ("b1", ["r1", "r2"]), ("b2", ["r2"])],
+                                    f"batch_id string, {FAILED_RULES} array<string>")
+    assert summarize(flagged) == [BatchQuality("b1", 3, 1, {"r1": 2, "r2": 1}), BatchQuality("b2", 1, 0, {"r2": 1})]
+
+
+def test_a_rule_named_like_one_of_the_pipeline_is_refused(settings, monkeypatch):
+    for name in (KEY_UNIQUE, ROWS_TAG):
+        monkeypatch.setattr(cleaning, "expectations", lambda settings, labelled=True, name=name: {name: "true"})
+        with pytest.raises(ValueError, match=f"cleaning.py names a rule '{re.escape(name)}'"):
+            expectations(settings)
 
 
 def _keyed(spark, settings, sample, batch):
