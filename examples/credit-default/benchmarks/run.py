@@ -60,7 +60,7 @@ from credit_default.runtime.engine import ENGINE_VAR  # noqa: E402
 from credit_default.runtime.session import get_spark  # noqa: E402
 from credit_default.runtime.tracking import configure_mlflow  # noqa: E402
 from credit_default.settings import CONF_DIR_VAR, load_settings  # noqa: E402
-from credit_default.stages.predict import scoring_rows  # noqa: E402
+from credit_default.stages.predict import checked_rows, scoring_rows  # noqa: E402
 
 DEFAULTS = {"sizes": "5000,5000,100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000}
 QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000}
@@ -105,7 +105,7 @@ def scoring_frame(spark, settings, rows: int):
     # No dirty rows: cleaning would drop them, and every variant should score exactly ``rows``.
     batch = land(settings, rows, simulator.Scenario(dirty_fraction=0.0))
     saved = str(STATE / "scoring_features")
-    scoring_rows(spark, settings, batch).write.mode("overwrite").parquet(saved)
+    scoring_rows(checked_rows(spark, settings, batch)[0], settings).write.mode("overwrite").parquet(saved)
     for landed in Path(settings.landing_path).glob(f"*/{batch}.parquet"):
         landed.unlink()
     frame = spark.read.parquet(saved).repartition(SCORING_PARTITIONS).cache()

@@ -19,6 +19,9 @@ dbutils.widgets.text("model_version", "")
 dbutils.widgets.text("rows_scored", "")
 # From predict: why the batch could not be scored (empty: it could).
 dbutils.widgets.text("schema_break", "")
+# From predict: the batch's counts under the expectations and its extra columns, as JSON (empty:
+# the batch is checked again here).
+dbutils.widgets.text("quality", "")
 
 # COMMAND ----------
 

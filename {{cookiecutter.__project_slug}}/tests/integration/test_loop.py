@@ -182,6 +182,24 @@ def test_execute_says_what_broke_in_a_schema_break(steps, spark, project, capsys
     assert spark.table(project.table("inference_log")).where(F.col("batch_id") == name).count() == 0
 
 
+def test_metrics_run_by_hand_checks_the_batch_as_predict_counted_it(steps, spark, project):
+    """In a factory run, metrics takes the batch's quality from predict's counts; run by hand, it
+    checks the batch again. Both give the same rows. (A retrain's clean measures the batch too,
+    once labelled: its rows are not the execution's.)"""
+    batch = steps[0].batch
+    run_stage("metrics", spark, env="local", pipeline_run_id=f"by-hand-{batch}", batch_id=batch)
+    quality = ("rows", "pass_rate", "rule_failure_rate", "extra_columns")
+    measured = (spark.table(project.table("metrics_log"))
+                .where((F.col("stage") == "metrics") & (F.col("batch_id") == batch) & F.col("metric_name").isin(*quality))
+                .select("pipeline_run_id", "metric_name", "feature", "metric_value", "details").collect())
+    by_run: dict[str, set] = {}
+    for row in measured:
+        by_run.setdefault(row["pipeline_run_id"], set()).add(tuple(row)[1:])
+    factory = [rows for run, rows in by_run.items() if run != f"by-hand-{batch}"]
+    assert len(factory) == 1 and {"rows", "pass_rate", "extra_columns"} <= {name for name, *_ in factory[0]}
+    assert by_run[f"by-hand-{batch}"] == factory[0]
+
+
 def test_rerunning_predict_replaces_the_batch_rows(steps, spark, project):
     batch = steps[0].batch
     log = spark.table(project.table("inference_log")).where(F.col("batch_id") == batch)

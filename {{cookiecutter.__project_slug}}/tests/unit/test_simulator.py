@@ -42,7 +42,8 @@ def test_clean_rows_pass_every_expectation(spark, settings):
     domain through such a rule."""
     frame = spark.createDataFrame(simulator.generate(settings, 5, 3000, Scenario(dirty_fraction=0)))
     rows = cleaning.standardize(conform(frame, sources.labelled_columns(settings), "sample batch"))
-    [quality] = summarize(flag_failures(rows.withColumn("batch_id", F.lit("b0005")), cleaning.expectations(settings)))
+    rules = cleaning.expectations(settings)
+    [quality] = summarize(flag_failures(rows.withColumn("batch_id", F.lit("b0005")), rules), rules)
     assert quality.rule_failures == {}, f"sample rows failing cleaning.py: {quality.rule_failures}"
 
 
@@ -52,7 +53,8 @@ def test_dirty_fraction_breaks_that_share_of_rows(spark, settings):
         pytest.skip("no expectation of cleaning.py checks a source column: the simulator has no way to break a row")
     frame = spark.createDataFrame(simulator.generate(settings, 2, 5000, Scenario(dirty_fraction=0.05)))
     rows = cleaning.standardize(conform(frame, sources.labelled_columns(settings), "sample batch"))
-    [quality] = summarize(flag_failures(rows.withColumn("batch_id", F.lit("b0002")), cleaning.expectations(settings)))
+    rules = cleaning.expectations(settings)
+    [quality] = summarize(flag_failures(rows.withColumn("batch_id", F.lit("b0002")), rules), rules)
     assert 0.02 < 1 - quality.pass_rate < 0.08
 
 

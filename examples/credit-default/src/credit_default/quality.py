@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ from pyspark.sql import functions as F
 from . import cleaning
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
     from .settings import Settings
 
@@ -98,16 +99,11 @@ KEY_NEW = "key_unique_across_batches"
 # The first batch that holds a row's key ("" for a table of earlier batches): the helper column
 # KEY_NEW reads, dropped once the rules are checked.
 _FIRST_BATCH = "_key_first_batch"
-# Tags summarize counts beside the rules' names: every row carries ROWS_TAG, a passing row also
-# PASSED_TAG (expectations() refuses a rule of cleaning.py named like them).
-ROWS_TAG, PASSED_TAG = "(rows)", "(passed)"
-
-
 def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
     """cleaning.py's expectations and the pipeline's own, as every stage applies them (through
     :func:`flag`, which adds the column the cross-batch rule reads)."""
     rules = cleaning.expectations(settings, labelled)
-    for own in (KEY_UNIQUE, KEY_NEW, ROWS_TAG, PASSED_TAG):
+    for own in (KEY_UNIQUE, KEY_NEW):
         if own in rules:
             raise ValueError(f"cleaning.py names a rule {own!r}: the pipeline uses that name itself")
     key = f"`{settings.id_column}`, `{settings.timestamp_column}`"
@@ -150,17 +146,21 @@ class BatchQuality:
         return self.passed / self.rows if self.rows else 0.0
 
 
-def summarize(flagged: DataFrame) -> list[BatchQuality]:
-    """Per-batch counts of rows, of good rows and of failures per rule, in one Spark job: each row
-    becomes its tags (rows, passed, each rule it fails) and the tags are counted, so the batch is
-    read and checked once, not once for the totals and again for the failures."""
-    passed = F.when(F.size(FAILED_RULES) == 0, F.array(F.lit(PASSED_TAG))).otherwise(F.array().cast("array<string>"))
-    tags = F.concat(F.array(F.lit(ROWS_TAG)), passed, FAILED_RULES)
-    counts = flagged.select("batch_id", F.explode(tags).alias("tag")).groupBy("batch_id", "tag").count().collect()
-    by_batch: dict[str, dict[str, int]] = {}
-    for row in counts:
-        by_batch.setdefault(row["batch_id"], {})[row["tag"]] = row["count"]
-    return sorted(
-        (BatchQuality(batch, tags.pop(ROWS_TAG), tags.pop(PASSED_TAG, 0), tags) for batch, tags in by_batch.items()),
-        key=lambda q: q.batch_id,
-    )
+def _counts(rules: list[str]) -> list[Column]:
+    """What a BatchQuality holds, as aggregates: rows, rows passing, rows failing each rule."""
+    return [F.count(F.lit(1)).alias("_rows"), F.count_if(F.size(FAILED_RULES) == 0).alias("_passed"),
+            *(F.count_if(F.array_contains(FAILED_RULES, rule)).alias(f"_rule{i}") for i, rule in enumerate(rules))]
+
+
+def _quality(batch: str, counts: dict[str, int], rules: list[str]) -> BatchQuality:
+    failures = {rule: counts[f"_rule{i}"] for i, rule in enumerate(rules) if counts[f"_rule{i}"]}
+    return BatchQuality(batch, counts["_rows"], counts["_passed"], failures)
+
+
+def summarize(flagged: DataFrame, rules: Iterable[str]) -> list[BatchQuality]:
+    """Per-batch counts of rows, of good rows and of failures per rule (those of ``rules`` that
+    failed at least once), in one Spark job."""
+    rules = list(rules)
+    found = flagged.groupBy("batch_id").agg(*_counts(rules)).collect()
+    return sorted((_quality(row["batch_id"], row.asDict(), rules) for row in found), key=lambda q: q.batch_id)
+

@@ -40,7 +40,7 @@ CONTRACT = {
     "train": {"model_version": "2"},
     "evaluate": {"model_version": "2", "passed": True},
     "deploy": {"model_version": "1"},
-    "predict": {"batch_id": "b0007", "model_version": "1", "rows_scored": 100, "schema_break": ""},
+    "predict": {"batch_id": "b0007", "model_version": "1", "rows_scored": 100, "schema_break": "", "quality": "{}"},
     "promote": {"alert": ""},
 }
 
@@ -100,7 +100,8 @@ def _parameters(steps: ScriptedSteps, stage: str) -> dict:
 
 def test_each_stage_receives_what_the_stages_before_it_returned(settings):
     """A stage's result travels in its exit value: the factory hands it to the next notebooks."""
-    scored = {"batch_id": "b0009", "model_version": "7", "rows_scored": 2400, "schema_break": ""}
+    counts = '{"batch_id": "b0009", "extra_columns": [], "passed": 2400, "rows": 2410, "rule_failures": {"r": 10}}'
+    scored = {"batch_id": "b0009", "model_version": "7", "rows_scored": 2400, "schema_break": "", "quality": counts}
     steps = ScriptedSteps(_decision("retrain"), outputs={
         "deploy": {"model_version": "7"}, "predict": scored,
         "train": {"model_version": "8"}, "evaluate": {"model_version": "8", "passed": True},
@@ -109,7 +110,7 @@ def test_each_stage_receives_what_the_stages_before_it_returned(settings):
     assert _parameters(steps, "deploy") == {}
     assert _parameters(steps, "predict") == {"batch_id": "b0009", "model_version": "7"}
     assert _parameters(steps, "metrics") == {"batch_id": "b0009", "model_version": "7", "rows_scored": "2400",
-                                             "schema_break": ""}
+                                             "schema_break": "", "quality": counts}
     assert _parameters(steps, "evaluate_metrics") == {"batch_id": "b0009", "model_version": "7", "schema_break": ""}
     assert _parameters(steps, "evaluate") == {"model_version": "8"}
     assert _parameters(steps, "promote") == {"model_version": "8"}

@@ -8,7 +8,7 @@ from pyspark.sql import functions as F
 
 from credit_default import cleaning, simulator, sources
 from credit_default.quality import (
-    FAILED_RULES, KEY_NEW, KEY_UNIQUE, ROWS_TAG, BatchQuality, SchemaBreakError, conform, expectations, flag,
+    FAILED_RULES, KEY_NEW, KEY_UNIQUE, BatchQuality, SchemaBreakError, conform, expectations, flag,
     flag_failures, summarize,
 )
 from credit_default.simulator import Scenario
@@ -59,7 +59,7 @@ def test_expectations_quarantine_each_bad_row_with_its_rules(spark, settings):
         names = failed[sample.loc[row, settings.id_column]]
         assert names and all(column in rules[name] for name in names), (column, names)
     assert all(not failed[i] for i in sample[settings.id_column][len(breakable):])
-    [quality] = summarize(flagged)
+    [quality] = summarize(flagged, rules)
     assert (quality.rows, quality.passed) == (len(sample), 5)
     assert sum(quality.rule_failures.values()) >= len(breakable)
 
@@ -67,11 +67,12 @@ def test_expectations_quarantine_each_bad_row_with_its_rules(spark, settings):
 def test_the_summary_counts_rows_passes_and_each_rule_per_batch(spark):
     flagged = spark.createDataFrame([("b1", []), ("b1", ["r1"]), ("b1", ["r1", "r2"]), ("b2", ["r2"])],
                                     f"batch_id string, {FAILED_RULES} array<string>")
-    assert summarize(flagged) == [BatchQuality("b1", 3, 1, {"r1": 2, "r2": 1}), BatchQuality("b2", 1, 0, {"r2": 1})]
+    assert summarize(flagged, ["r1", "r2", "r3"]) == [
+        BatchQuality("b1", 3, 1, {"r1": 2, "r2": 1}), BatchQuality("b2", 1, 0, {"r2": 1})]
 
 
 def test_a_rule_named_like_one_of_the_pipeline_is_refused(settings, monkeypatch):
-    for name in (KEY_UNIQUE, ROWS_TAG):
+    for name in (KEY_UNIQUE, KEY_NEW):
         monkeypatch.setattr(cleaning, "expectations", lambda settings, labelled=True, name=name: {name: "true"})
         with pytest.raises(ValueError, match=f"cleaning.py names a rule '{re.escape(name)}'"):
             expectations(settings)
@@ -92,7 +93,7 @@ def test_rows_repeating_a_key_within_a_batch_are_all_quarantined(spark, settings
     sample.loc[1, keys] = sample.loc[0, keys].values
     flagged = flag(_keyed(spark, settings, sample, "b1"), settings, None)
     assert _failed(flagged, settings) == {("b1", sample.loc[0, settings.id_column]): [KEY_UNIQUE]}
-    [quality] = summarize(flagged)
+    [quality] = summarize(flagged, expectations(settings))
     assert (quality.rows, quality.passed, quality.rule_failures) == (6, 4, {KEY_UNIQUE: 2})
 
 

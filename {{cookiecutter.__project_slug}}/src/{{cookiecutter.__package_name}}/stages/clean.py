@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import functions as F
 
 from .. import cleaning, tables
-from ..quality import FAILED_RULES, DataQualityError, flag, summarize
+from ..quality import FAILED_RULES, DataQualityError, expectations, flag, summarize
 from ..records import Metric, write_metrics
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     earlier = spark.table(silver).where(~F.col("batch_id").isin(pending))
     flagged = flag(rows, settings, earlier).cache()
     try:
-        summaries = summarize(flagged)
+        summaries = summarize(flagged, expectations(settings))
         floor = settings.training_rules.min_pass_rate
         write_metrics(spark, settings, ctx.stage, ctx.pipeline_run_id, _quality_metrics(summaries, floor))
         failing = [q for q in summaries if q.pass_rate < floor]

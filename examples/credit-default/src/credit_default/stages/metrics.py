@@ -15,7 +15,7 @@ from .. import evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import SchemaBreakError, conform, summarize
+from ..quality import SchemaBreakError, conform, expectations, summarize
 from ..records import Metric, write_metrics
 from . import ingest, predict
 
@@ -33,13 +33,14 @@ BATCH, PRODUCTION, LABELS = "batch", "production", "labels"
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     rules = Rules.from_settings(settings)
-    # What predict handed on (by hand: the batch to measure; the rest is read from inference_log).
+    # What predict handed on (by hand: the batch to measure; the rest is read from inference_log,
+    # and the batch is checked again).
     batch, broken = ctx.params.get("batch_id") or None, ctx.params.get("schema_break") or None
     version = ctx.params.get("model_version") or (_scored_by(spark, settings, batch) if batch else None)
     rows: list[Metric] = []
     output: dict[str, Any] = {"batch_id": batch or ""}
     if batch:
-        rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken)
+        rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken, ctx.params.get("quality"))
         extra = next((m.details for m in rows if m.metric_name == "extra_columns"), None)
         if extra:
             output["extra_columns"] = extra  # read and left out: said, so a renamed column is noticed
@@ -71,16 +72,20 @@ def _scored_by(spark, settings: Settings, batch: str) -> str | None:
     return row[0] if row else None
 
 
-def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, version: str, broken: str | None) -> list[Metric]:
+def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, version: str, broken: str | None,
+                        handed: str | None) -> list[Metric]:
     rows = [Metric("schema_break", 1.0 if broken else 0.0, BATCH, model_version=version, batch_id=batch,
                    threshold=0.0, comparison="<=", passed=not broken, details=broken)]
     if broken:
         return rows
-    flagged, extra = predict.checked_rows(spark, settings, batch)
+    if handed:  # counted by predict as it scored the batch
+        quality, extra = predict.received_quality(handed)
+    else:  # run by hand: the batch is checked again
+        flagged, extra = predict.checked_rows(spark, settings, batch)
+        (quality,) = summarize(flagged, expectations(settings, labelled=False)) or [None]
     rows.append(Metric("extra_columns", len(extra), BATCH, model_version=version, batch_id=batch,
                        details=", ".join(extra) or None))
-    (quality,) = summarize(flagged) or [None]
-    if quality is None:  # an empty batch
+    if quality is None or not quality.rows:  # an empty batch
         return rows + [Metric("rows", 0.0, BATCH, model_version=version, batch_id=batch)]
     rows += [
         Metric("rows", quality.rows, BATCH, model_version=version, batch_id=batch),

@@ -4,19 +4,23 @@ before). Rows failing cleaning.py's expectations are not scored; metrics reports
 batch that breaks the schema is not scored at all: the stage succeeds and says so, so that
 evaluate_metrics can raise an alert instead of the run dying silently.
 
-Its result always has ``batch_id``, ``model_version``, ``rows_scored`` and ``schema_break`` (empty
-strings when there is no batch or no break): the factory hands them to metrics and
-evaluate_metrics as parameters.
+Its result always has ``batch_id``, ``model_version``, ``rows_scored``, ``schema_break`` and
+``quality`` (empty strings when there is no batch or no break): the factory hands them to metrics
+and evaluate_metrics as parameters. ``quality`` is the batch's counts under the expectations and
+its extra columns, as JSON, counted while the batch was scored: metrics does not check the batch
+again.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
 from .. import cleaning, features, inference, sources, tables
-from ..quality import FAILED_RULES, SchemaBreakError, conform, flag
+from ..quality import FAILED_RULES, BatchQuality, SchemaBreakError, conform, expectations, flag, summarize
 from .deploy import version_of_run
 
 if TYPE_CHECKING:
@@ -45,27 +49,44 @@ def checked_rows(spark: SparkSession, settings: Settings, batch: str) -> tuple[D
     return flag(rows, settings, earlier, labelled=False), extra
 
 
-def scoring_rows(spark: SparkSession, settings: Settings, batch: str) -> DataFrame:
-    """The batch's rows that meet the expectations, as model inputs (raises SchemaBreakError)."""
-    flagged, _ = checked_rows(spark, settings, batch)
+def scoring_rows(flagged: DataFrame, settings: Settings) -> DataFrame:
+    """The rows of :func:`checked_rows` that meet the expectations, as model inputs."""
     return features.build_features(flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES), settings)
+
+
+def handed_quality(quality: BatchQuality, extra: list[str]) -> str:
+    """What predict hands metrics about the batch it checked: its counts and its extra columns."""
+    return json.dumps({**asdict(quality), "extra_columns": extra}, sort_keys=True)
+
+
+def received_quality(handed: str) -> tuple[BatchQuality, list[str]]:
+    values = json.loads(handed)
+    extra = values.pop("extra_columns")
+    return BatchQuality(**values), extra
 
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
     version = version_of_run(ctx)
     batch = ctx.params.get("batch_id") or next_batch(spark, settings)
-    result = {"batch_id": batch or "", "model_version": version, "rows_scored": 0, "schema_break": ""}
+    result = {"batch_id": batch or "", "model_version": version, "rows_scored": 0, "schema_break": "", "quality": ""}
     if batch is None:
         return result
     try:
-        rows = scoring_rows(spark, settings, batch)
+        flagged, extra = checked_rows(spark, settings, batch)
     except SchemaBreakError as error:
         return {**result, "schema_break": str(error)}
-    scored = inference.score(rows, inference.load(settings, version), settings)
-    scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
-    count = tables.replace_batches(scored, settings.table("inference_log"), [batch])
-    return {**result, "rows_scored": count}
+    # Counted, then scored: the batch is read and checked once for both. (A Spark observation
+    # would count it within the write, but Spark Connect reports only the outermost one of a write.)
+    flagged = flagged.cache()
+    try:
+        (quality,) = summarize(flagged, expectations(settings, labelled=False)) or [BatchQuality(batch, 0, 0, {})]
+        scored = inference.score(scoring_rows(flagged, settings), inference.load(settings, version), settings)
+        scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
+        count = tables.replace_batches(scored, settings.table("inference_log"), [batch])
+    finally:
+        flagged.unpersist()
+    return {**result, "rows_scored": count, "quality": handed_quality(quality, extra)}
 
 
 def _log_columns(settings: Settings, version: str, pipeline_run_id: str) -> list:
