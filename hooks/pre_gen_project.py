@@ -34,6 +34,8 @@ CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 CHOICES = {
     "problem_type": ("classification", "regression"),
     "branching_model": ("gitflow", "trunk"),
+    "dev_trigger": ("stopped", "started"),
+    "smoke_run_in_prod": ("no", "yes"),
     "data_source": ("simulator", "files", "table"),
 }
 

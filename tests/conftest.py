@@ -50,6 +50,8 @@ NON_DEFAULT_ANSWERS = {
     "catalog_prod": "ml_prod",
     "schema_name": "risco_credito",
     "branching_model": "trunk",
+    "dev_trigger": "started",
+    "smoke_run_in_prod": "yes",
 }
 
 

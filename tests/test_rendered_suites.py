@@ -34,6 +34,9 @@ RENDERS = {
         "catalog_dev": "mobility_dev",
         "schema_name": "bike_rentals",
         "branching_model": "trunk",
+        # The CD's other answers: dev's daily trigger started, and a smoke run in prod too.
+        "dev_trigger": "started",
+        "smoke_run_in_prod": "yes",
     },
 }
 # The renders whose user files are replaced: the fixture's data_source.py, cleaning.py,

@@ -276,10 +276,11 @@ def test_global_parameters_and_environment_files_name_what_conf_project_names():
         "dev", environments["dev"]["catalog"], environments["dev"]["schema"]
     )
     linked_services = _resources("linkedService")
-    for env in ("uat", "prod"):
+    for env in ("dev", "uat", "prod"):
         parameters = _read(ADF / "parameters" / f"{env}.json")["parameters"]
         values = {name: p["value"] for name, p in parameters.items()}
-        assert values["factoryName"].endswith(f"-{env}")
+        # dev's factory is the git-connected one, whose name adf/factory/ holds.
+        assert values["factoryName"] == (factory["name"] if env == "dev" else f"{factory['name']}-{env}")
         assert values["dataFactory_properties_globalParameters_environment_value"] == env
         assert values["dataFactory_properties_globalParameters_catalog_value"] == environments[env]["catalog"]
         assert values["dataFactory_properties_globalParameters_schema_value"] == environments[env]["schema"]
@@ -289,6 +290,8 @@ def test_global_parameters_and_environment_files_name_what_conf_project_names():
                 assert prop in linked_services[service]["properties"]["typeProperties"], name
             elif name.startswith("dataFactory_properties_globalParameters_"):
                 assert name.removeprefix("dataFactory_properties_globalParameters_").removesuffix("_value") in globals_
+            elif name.endswith("_properties_runtimeState"):
+                assert name.removesuffix("_properties_runtimeState") in _resources("trigger"), name
 
 
 def test_arm_parameters_cover_what_differs_per_environment():
@@ -298,6 +301,8 @@ def test_arm_parameters_cover_what_differs_per_environment():
     for needed in ("domain", "workspaceResourceId", "newClusterVersion", "newClusterNodeType", "newClusterNumOfWorker",
                    "clusterId", "baseUrl"):
         assert parameterised.get(needed) == "=", needed
+    # Whether a trigger starts after a deployment is per environment (dev's stays stopped by default).
+    assert definition["Microsoft.DataFactory/factories/triggers"]["properties"]["runtimeState"] == "="
 
 
 def test_the_job_clusters_run_the_databricks_runtime_of_the_bundle():

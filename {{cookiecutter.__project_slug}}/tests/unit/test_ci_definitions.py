@@ -49,9 +49,14 @@ BUNDLE_FILE = ROOT / "databricks.yml"
 CD_FILE = PIPELINES / "cd.yml"
 DEPLOY_TEMPLATE = PIPELINES / "templates" / "deploy.yml"
 INIT_SCRIPT = ROOT / "scripts" / "init_tables.py"
+SMOKE_RUN_SCRIPT = ROOT / "scripts" / "smoke_run.py"
+FACTORY_TOOLS = PIPELINES / "factory"
+ADF = ROOT / "adf"
 
 PROJECT_SLUG = "{{ cookiecutter.__project_slug }}"
 BRANCHING_MODEL = "{{ cookiecutter.branching_model }}"
+DEV_TRIGGER = "{{ cookiecutter.dev_trigger }}"  # the daily trigger in dev after a deployment (the dev_trigger answer)
+SMOKE_RUN_IN_PROD = "{{ cookiecutter.smoke_run_in_prod }}"  # the smoke_run_in_prod answer
 TARGETS = ("dev", "uat", "prod")
 
 # Branch (Build.SourceBranch) each environment deploys from, per branching model.
@@ -467,9 +472,170 @@ def test_deploy_validates_deploys_and_runs_init_with_the_bundle_target():
             TEMPLATE_EXPRESSION.fullmatch(step["inputs"]["azureSubscription"]).group(1)
             == "parameters.serviceConnection"
         )
-        assert step["env"]["DATABRICKS_AUTH_TYPE"] == "azure-cli"
+        if "databricks " in step["inputs"]["inlineScript"]:
+            assert step["env"]["DATABRICKS_AUTH_TYPE"] == "azure-cli"
     installs = [step["script"] for step in steps if "script" in step and "setup-cli" in step["script"]]
     assert installs and "https://raw.githubusercontent.com/databricks/setup-cli/" in installs[0]
+
+
+def deploy_steps() -> list[dict[str, Any]]:
+    (job,) = read_pipeline(DEPLOY_TEMPLATE)["jobs"]
+    return job["strategy"]["runOnce"]["deploy"]["steps"]
+
+
+def step_kind(step: dict[str, Any]) -> str:
+    """What a deploy step does, read from its task and commands (not from its display name)."""
+    task, inputs = step.get("task", ""), step.get("inputs", {})
+    script = step.get("script", "") + inputs.get("inlineScript", "")
+    if task == "AzurePowerShell@5":
+        return "factory: " + ("pre-deployment" if "-PreDeployment $true" in inputs["ScriptArguments"] else "post-deployment")
+    if task.startswith("AzureResourceManagerTemplateDeployment@"):
+        return "factory: ARM deployment"
+    if task == "Npm@1":
+        return "factory: build ARM template" if "build export" in inputs.get("customCommand", "") else "factory: npm install"
+    for needle, kind in (
+        ("databricks bundle validate", "bundle: validate"),
+        ("databricks schemas create", "bundle: schema"),
+        ("databricks bundle deploy", "bundle: deploy"),
+        ("databricks bundle run", "tables: init job"),
+        ("variable=factoryName", "factory: read settings"),
+        ("smoke_run.py", "smoke run"),
+    ):
+        if needle in script:
+            return kind
+    return "setup: " + (task or "script")
+
+
+def test_deploy_goes_bundle_then_tables_then_factory_then_smoke_run():
+    """The factory's notebooks and wheel are in the workspace, and its tables exist, before the
+    factory that runs them is deployed; the smoke run comes last."""
+    kinds = [kind for kind in map(step_kind, deploy_steps()) if not kind.startswith("setup: ")]
+    assert kinds == [
+        "bundle: validate", "bundle: schema", "bundle: deploy", "tables: init job",
+        "factory: read settings", "factory: npm install", "factory: build ARM template",
+        "factory: pre-deployment", "factory: ARM deployment", "factory: post-deployment",
+        "smoke run",
+    ]  # fmt: skip
+
+
+def script_parameters(script: Path) -> set[str]:
+    """The parameter names a PowerShell script declares in its param() block."""
+    block = re.search(r"^param\s*\((.*?)^\)", script.read_text(encoding="utf-8"), re.S | re.M | re.I).group(1)
+    return {name.lower() for name in re.findall(r"\$(\w+)", block)}
+
+
+def script_arguments(line: str) -> dict[str, str]:
+    return {name.lower(): value.strip('"') for name, value in re.findall(r'-(\w+)\s+("[^"]*"|\S+)', line)}
+
+
+def expand_environment(value: str, env: str) -> Path:
+    return ROOT / value.replace("$(Build.SourcesDirectory)/", "").replace("$" + "{" + "{ parameters.environment }}", env)
+
+
+def test_factory_is_built_from_adf_and_deployed_between_microsofts_pre_and_post_scripts():
+    steps = {step_kind(step): step for step in deploy_steps()}
+    package = json.loads((FACTORY_TOOLS / "package.json").read_text(encoding="utf-8"))
+    version = package["dependencies"]["@microsoft/azure-data-factory-utilities"]
+    assert re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", version), "pinned: a new release must not change the build unseen"
+    assert package["scripts"]["build"] == "node node_modules/@microsoft/azure-data-factory-utilities/lib/index"
+
+    export = steps["factory: build ARM template"]["inputs"]
+    command = export["customCommand"].split()
+    assert command[:3] == ["run", "build", "export"] and expand_environment(command[3], "dev") == ADF
+    assert re.fullmatch(r"/subscriptions/\S+/resourceGroups/\S+/providers/Microsoft\.DataFactory/factories/\S+", command[4])
+    built = expand_environment(export["workingDir"], "dev") / command[5]
+    assert expand_environment(steps["factory: npm install"]["inputs"]["workingDir"], "dev") == FACTORY_TOOLS
+
+    arm = steps["factory: ARM deployment"]["inputs"]
+    assert arm["deploymentScope"] == "Resource Group" and arm["deploymentMode"] == "Incremental"
+    assert "deploymentName" not in arm, "the post-deployment script finds the deployment by its default name"
+    assert expand_environment(arm["csmFile"], "dev") == built / "ARMTemplateForFactory.json"
+
+    declared = script_parameters(FACTORY_TOOLS / "PrePostDeploymentScript.Ver2.ps1")
+    for kind, pre, delete in (("factory: pre-deployment", "$true", "$false"), ("factory: post-deployment", "$false", "$true")):
+        inputs = steps[kind]["inputs"]
+        assert expand_environment(inputs["ScriptPath"], "dev") == FACTORY_TOOLS / "PrePostDeploymentScript.Ver2.ps1"
+        assert inputs["pwsh"] == "true" and inputs["azurePowerShellVersion"] == "LatestVersion"
+        arguments = script_arguments(inputs["ScriptArguments"])
+        assert set(arguments) <= declared, sorted(set(arguments) - declared)
+        assert (arguments["predeployment"], arguments["deletedeployment"]) == (pre, delete), kind
+        assert arguments["armtemplate"] == arm["csmFile"]
+        # The script reads the trigger's runtimeState from the parameter file the deployment uses.
+        assert arguments["armtemplateparameters"] == arm["csmParametersFile"]
+        assert arguments["datafactoryname"] == "$(factoryName)"
+    for env in TARGETS:
+        assert expand_environment(arm["csmParametersFile"], env) == ADF / "parameters" / f"{env}.json"
+        assert (ADF / "parameters" / f"{env}.json").is_file(), env
+
+
+def arm_parameter_names() -> set[str]:
+    """The ARM parameters the factory's export can have, per arm-template-parameters-definition.json
+    and the resources of adf/ (named as the factory names them)."""
+    definition = json.loads((ADF / "arm-template-parameters-definition.json").read_text(encoding="utf-8"))
+    (factory_file,) = (ADF / "factory").glob("*.json")
+    factory = json.loads(factory_file.read_text(encoding="utf-8"))
+    names = {"factoryName"}
+    names |= {f"dataFactory_properties_globalParameters_{name}_value" for name in factory["properties"]["globalParameters"]}
+    linked = definition["Microsoft.DataFactory/factories/linkedServices"]["*"]["properties"]["typeProperties"]
+    for path in (ADF / "linkedService").glob("*.json"):
+        properties = json.loads(path.read_text(encoding="utf-8"))["properties"]["typeProperties"]
+        names |= {f"{path.stem}_properties_typeProperties_{key}" for key in linked if key in properties}
+    if definition.get("Microsoft.DataFactory/factories/triggers", {}).get("properties", {}).get("runtimeState") == "=":
+        names |= {f"{path.stem}_properties_runtimeState" for path in (ADF / "trigger").glob("*.json")}
+    return names
+
+
+def test_every_parameter_the_factory_deployment_sets_is_one_the_export_has():
+    (step,) = [step for step in deploy_steps() if step_kind(step) == "factory: ARM deployment"]
+    overrides = script_arguments(step["inputs"]["overrideParameters"])
+    known = {name.lower() for name in arm_parameter_names()}
+    assert set(overrides) <= known, sorted(set(overrides) - known)
+    # What the job itself deployed: the workspace it signed in to and the bundle's folder in it.
+    assert overrides["ls_databricks_properties_typeproperties_domain"] == "$(DATABRICKS_HOST)"
+    assert overrides["datafactory_properties_globalparameters_bundle_root_value"] == "$(bundleRoot)"
+    for env in TARGETS:
+        parameters = json.loads((ADF / "parameters" / f"{env}.json").read_text(encoding="utf-8"))["parameters"]
+        assert set(parameters) <= arm_parameter_names(), (env, sorted(set(parameters) - arm_parameter_names()))
+        assert not {name.lower() for name in parameters} & set(overrides), f"{env}: set in two places"
+
+
+def test_the_daily_trigger_is_stopped_in_dev_unless_asked_and_started_in_uat_and_prod():
+    triggers = sorted(path.stem for path in (ADF / "trigger").glob("*.json"))
+    assert triggers
+    expected = {"dev": DEV_TRIGGER.capitalize(), "uat": "Started", "prod": "Started"}
+    for env in TARGETS:
+        parameters = json.loads((ADF / "parameters" / f"{env}.json").read_text(encoding="utf-8"))["parameters"]
+        states = {name: parameters[f"{name}_properties_runtimeState"]["value"] for name in triggers}
+        assert set(states.values()) == {expected[env]}, (env, states)
+
+
+def load_smoke_run_script():
+    spec = importlib.util.spec_from_file_location("smoke_run_under_test", SMOKE_RUN_SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_smoke_run_starts_the_training_pipeline_in_dev_and_uat_and_in_prod_as_answered():
+    parameters = template_parameters(DEPLOY_TEMPLATE)
+    pipeline = parameters["smokeRunPipeline"]["default"]
+    assert pipeline.endswith("_training") and (ADF / "pipeline" / f"{pipeline}.json").is_file()
+    stages = cd_stages()
+    smoke = {env: deploy_parameters(stages[env]).get("smokeRun", parameters["smokeRun"]["default"]) for env in TARGETS}
+    assert smoke == {"dev": "true", "uat": "true", "prod": "true" if SMOKE_RUN_IN_PROD == "yes" else "false"}
+
+    (step,) = [step for step in deploy_steps() if step_kind(step) == "smoke run"]
+    assert re.search(r"eq\('\$\{\{ parameters\.smokeRun \}\}', 'true'\)", step["condition"])
+    script = step["inputs"]["inlineScript"]
+    command = script[script.index("python scripts/smoke_run.py") :].replace("\\\n", " ").split("\n")[0]
+    arguments = re.sub(r"\$\{\{ parameters\.(\w+) \}\}", lambda m: str(parameters[m.group(1)]["default"]), command)
+    args = load_smoke_run_script().parse_args([a.strip('"') for a in arguments.split()[2:]])
+    assert (args.pipeline, args.factory) == (pipeline, "$(factoryName)")
+    assert args.timeout_minutes == float(parameters["smokeRunTimeoutMinutes"]["default"])
+    # The agent installs the deploy extra: the versions the project's tests ran the script with.
+    assert '["optional-dependencies"]["deploy"]' in script
+    (job,) = read_pipeline(DEPLOY_TEMPLATE)["jobs"]
+    assert int(job["timeoutInMinutes"]) > args.timeout_minutes, "the job outlasts the smoke run it waits for"
 
 
 # --------------------------------------------------------------------------------------------- #
