@@ -40,6 +40,18 @@ OPTION_FILES = {
             "rename": {"azure-pipelines/cd-trunk.yml": "azure-pipelines/cd.yml"},
         },
     },
+    # adf/ is the declaration of the stages either way (the local runner walks it); what runs them
+    # on Databricks is the factory or the bundle's jobs, and only its own files are kept.
+    "orchestrator": {
+        "data_factory": {
+            "remove": ["resources", "scripts/fail_run.py", "tests/unit/test_workflows.py"],
+            "rename": {},
+        },
+        "databricks_workflows": {
+            "remove": ["azure-pipelines/factory", "scripts/smoke_run.py", "tests/unit/test_smoke_run.py"],
+            "rename": {},
+        },
+    },
     "problem_type": {
         "classification": {"remove": [], "rename": {}},
         "regression": {"remove": [], "rename": {}},

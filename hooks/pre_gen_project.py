@@ -33,6 +33,7 @@ CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
 CHOICES = {
     "problem_type": ("classification", "regression"),
+    "orchestrator": ("data_factory", "databricks_workflows"),
     "branching_model": ("gitflow", "trunk"),
     "dev_trigger": ("stopped", "started"),
     "smoke_run_in_prod": ("no", "yes"),

@@ -49,6 +49,7 @@ NON_DEFAULT_ANSWERS = {
     "catalog_uat": "ml_uat",
     "catalog_prod": "ml_prod",
     "schema_name": "risco_credito",
+    "orchestrator": "databricks_workflows",
     "branching_model": "trunk",
     "dev_trigger": "started",
     "smoke_run_in_prod": "yes",

@@ -72,11 +72,11 @@ def first_training(spark, initialised):
     """The training pipeline's six notebooks, run one by one as Data Factory would."""
     run_id = f"test-{uuid.uuid4()}"
     parameters = {"env": "local", "pipeline_run_id": run_id, "trigger_time": "2026-01-01T06:00:00Z"}
-    outputs = {}
+    outputs, task_values = {}, {}
     for stage in (s for s in stages(initialised.root) if s.pipeline == "training"):
-        value = run_notebook(stage.notebook_file(initialised.root), spark, parameters)
+        value = run_notebook(stage.notebook_file(initialised.root), spark, parameters, task_values)
         outputs[stage.name] = json.loads(value)
-    return {"pipeline_run_id": run_id, "outputs": outputs}
+    return {"pipeline_run_id": run_id, "outputs": outputs, "task_values": task_values}
 
 
 @pytest.fixture()

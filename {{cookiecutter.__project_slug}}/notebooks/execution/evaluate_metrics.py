@@ -4,7 +4,8 @@
 # MAGIC The rules of `conf/monitoring.yml` → one row in `monitoring_decisions`: satisfactory, retrain or alert.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `{{ cookiecutter.__package_name }}` package, hand the
-# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
+# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`)
+# MAGIC and as task values (a Databricks job's later tasks read them).
 
 # COMMAND ----------
 
@@ -26,4 +27,7 @@ from {{ cookiecutter.__package_name }}.stages import run_stage
 
 # Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
 result = run_stage("evaluate_metrics", spark, **dbutils.widgets.getAll())
+# A Databricks job's later tasks read the result as task values; Data Factory reads the exit value.
+for key, value in result.items():
+    dbutils.jobs.taskValues.set(key, value)
 dbutils.notebook.exit(json.dumps(result))

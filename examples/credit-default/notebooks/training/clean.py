@@ -4,7 +4,8 @@
 # MAGIC Expectations from cleaning.py: good rows to silver, the others to quarantine with the rules they failed.
 # MAGIC
 # MAGIC Thin by design: read the parameters, make one call into the `credit_default` package, hand the
-# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`).
+# MAGIC result back with `dbutils.notebook.exit` (Data Factory reads it as the activity's `runOutput`)
+# MAGIC and as task values (a Databricks job's later tasks read them).
 
 # COMMAND ----------
 
@@ -20,4 +21,7 @@ from credit_default.stages import run_stage
 
 # Every widget is a parameter of the stage (Data Factory's baseParameters fill them).
 result = run_stage("clean", spark, **dbutils.widgets.getAll())
+# A Databricks job's later tasks read the result as task values; Data Factory reads the exit value.
+for key, value in result.items():
+    dbutils.jobs.taskValues.set(key, value)
 dbutils.notebook.exit(json.dumps(result))

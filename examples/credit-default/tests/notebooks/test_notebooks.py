@@ -41,6 +41,12 @@ def test_each_notebook_exits_with_its_stage_result(first_training, settings):
     assert outputs["promote"] == {**outputs["promote"], "promoted": True, "champion_version": "1"}
 
 
+def test_each_notebook_hands_its_result_to_later_job_tasks_as_task_values(first_training):
+    """A Databricks job's later tasks read each key of a stage's result as that task's task value."""
+    for name, output in first_training["outputs"].items():
+        assert {key: first_training["task_values"][(name, key)] for key in output} == output
+
+
 def test_each_stage_recorded_its_run(first_training, spark, settings):
     rows = spark.sql(
         f"SELECT stage, status, pipeline, trigger_time, output FROM {settings.table('pipeline_runs')} "

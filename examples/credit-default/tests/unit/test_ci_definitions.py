@@ -497,6 +497,7 @@ def step_kind(step: dict[str, Any]) -> str:
         ("databricks bundle validate", "bundle: validate"),
         ("databricks schemas create", "bundle: schema"),
         ("databricks bundle deploy", "bundle: deploy"),
+        ("parameters.smokeRunPipeline", "smoke run"),
         ("databricks bundle run", "tables: init job"),
         ("variable=factoryName", "factory: read settings"),
         ("smoke_run.py", "smoke run"),
@@ -506,9 +507,9 @@ def step_kind(step: dict[str, Any]) -> str:
     return "setup: " + (task or "script")
 
 
-def test_deploy_goes_bundle_then_tables_then_factory_then_smoke_run():
-    """The factory's notebooks and wheel are in the workspace, and its tables exist, before the
-    factory that runs them is deployed; the smoke run comes last."""
+def test_deploy_goes_bundle_then_tables_then_the_orchestrator_then_smoke_run():
+    """The notebooks and wheel are in the workspace, and the tables exist, before what runs them is
+    deployed; the smoke run comes last."""
     kinds = [kind for kind in map(step_kind, deploy_steps()) if not kind.startswith("setup: ")]
     assert kinds == [
         "bundle: validate", "bundle: schema", "bundle: deploy", "tables: init job",
@@ -609,6 +610,20 @@ def test_the_daily_trigger_is_stopped_in_dev_unless_asked_and_started_in_uat_and
         assert set(states.values()) == {expected[env]}, (env, states)
 
 
+def smoke_run_step() -> dict[str, Any]:
+    """The deploy job's smoke run step, after checking where it runs: dev and uat always, prod as
+    answered, and never longer than the job that waits for it."""
+    parameters = template_parameters(DEPLOY_TEMPLATE)
+    stages = cd_stages()
+    smoke = {env: deploy_parameters(stages[env]).get("smokeRun", parameters["smokeRun"]["default"]) for env in TARGETS}
+    assert smoke == {"dev": "true", "uat": "true", "prod": "true" if SMOKE_RUN_IN_PROD == "yes" else "false"}
+    (job,) = read_pipeline(DEPLOY_TEMPLATE)["jobs"]
+    assert int(job["timeoutInMinutes"]) > int(parameters["smokeRunTimeoutMinutes"]["default"])
+    (step,) = [step for step in deploy_steps() if step_kind(step) == "smoke run"]
+    assert re.search(r"eq\('\$\{\{ parameters\.smokeRun \}\}', 'true'\)", step["condition"])
+    return step
+
+
 def load_smoke_run_script():
     spec = importlib.util.spec_from_file_location("smoke_run_under_test", SMOKE_RUN_SCRIPT)
     module = importlib.util.module_from_spec(spec)
@@ -620,13 +635,7 @@ def test_the_smoke_run_starts_the_training_pipeline_in_dev_and_uat_and_in_prod_a
     parameters = template_parameters(DEPLOY_TEMPLATE)
     pipeline = parameters["smokeRunPipeline"]["default"]
     assert pipeline.endswith("_training") and (ADF / "pipeline" / f"{pipeline}.json").is_file()
-    stages = cd_stages()
-    smoke = {env: deploy_parameters(stages[env]).get("smokeRun", parameters["smokeRun"]["default"]) for env in TARGETS}
-    assert smoke == {"dev": "true", "uat": "true", "prod": "true" if SMOKE_RUN_IN_PROD == "yes" else "false"}
-
-    (step,) = [step for step in deploy_steps() if step_kind(step) == "smoke run"]
-    assert re.search(r"eq\('\$\{\{ parameters\.smokeRun \}\}', 'true'\)", step["condition"])
-    script = step["inputs"]["inlineScript"]
+    script = smoke_run_step()["inputs"]["inlineScript"]
     command = script[script.index("python scripts/smoke_run.py") :].replace("\\\n", " ").split("\n")[0]
     arguments = re.sub(r"\$\{\{ parameters\.(\w+) \}\}", lambda m: str(parameters[m.group(1)]["default"]), command)
     args = load_smoke_run_script().parse_args([a.strip('"') for a in arguments.split()[2:]])
@@ -634,8 +643,6 @@ def test_the_smoke_run_starts_the_training_pipeline_in_dev_and_uat_and_in_prod_a
     assert args.timeout_minutes == float(parameters["smokeRunTimeoutMinutes"]["default"])
     # The agent installs the deploy extra: the versions the project's tests ran the script with.
     assert '["optional-dependencies"]["deploy"]' in script
-    (job,) = read_pipeline(DEPLOY_TEMPLATE)["jobs"]
-    assert int(job["timeoutInMinutes"]) > args.timeout_minutes, "the job outlasts the smoke run it waits for"
 
 
 # --------------------------------------------------------------------------------------------- #
