@@ -179,10 +179,12 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .runtime.serving import serve_champion
+    from .runtime import api
 
+    if not settings.is_local:
+        raise RuntimeError("serve runs the local API; on Databricks, deploy points the serving endpoint")
     configure_mlflow(settings)
-    return serve_champion(settings, host=args.host, port=args.port)
+    return api.serve(settings, host=args.host, port=args.port, poll_seconds=args.poll_seconds)
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,10 +8,13 @@ commands that read it (report, serve, rollback).
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -23,7 +26,7 @@ import {{ cookiecutter.__package_name }}
 from {{ cookiecutter.__package_name }} import features, registry, simulator, sources
 from {{ cookiecutter.__package_name }}.cli import main
 from {{ cookiecutter.__package_name }}.loop import run_loop, table
-from {{ cookiecutter.__package_name }}.orchestration.runner import PipelineFailed, run_pipeline
+from {{ cookiecutter.__package_name }}.orchestration.runner import PipelineFailed, run_factory_pipeline, run_pipeline
 from {{ cookiecutter.__package_name }}.simulator import Scenario
 from {{ cookiecutter.__package_name }}.stages import run_stage
 
@@ -245,38 +248,96 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_serve_answers_predictions_over_http(steps, spark, project):
+def _post(port: int, payload: object) -> tuple[int, dict]:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=body,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_failed_request(steps, spark, project):
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "{{ cookiecutter.__package_name }}", "serve", "--port", str(port)],
+        [sys.executable, "-m", "{{ cookiecutter.__package_name }}", "serve", "--port", str(port), "--poll-seconds", "0.5"],
         # The package from this checkout, installed or not.
-        env={**os.environ, "PYTHONPATH": str(Path({{ cookiecutter.__package_name }}.__file__).resolve().parents[1])}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(Path({{ cookiecutter.__package_name }}.__file__).resolve().parents[1])},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
     )
+    client = MlflowClient()
     try:
         deadline = time.monotonic() + 120
         while True:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=2)
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=2) as ready:
+                    assert json.loads(ready.read())["model_version"] == "2"
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(server.stdout.read().decode(errors="replace")[-2000:]) from None
-                time.sleep(1)
-        # Five rows the champion scored in the loop, as model inputs (the feature columns).
-        scored = spark.table(project.table("inference_log")).limit(5).select(*features.FEATURE_COLUMNS).toPandas()
-        payload = {"dataframe_split": json.loads(scored.to_json(orient="split", index=False))}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations", data=json.dumps(payload).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
-        assert len(answer["predictions"]) == 5
+                time.sleep(0.5)
+        # Five rows the champion scored in the loop: their id, time and model inputs.
+        columns = [project.id_column, project.timestamp_column, *features.FEATURE_COLUMNS]
+        rows = spark.table(project.table("inference_log")).limit(5).select(*columns).toPandas()
+        payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False, date_format="iso"))}
+        status, answer = _post(port, payload)
+        assert status == 200 and answer["model_version"] == "2"
+        assert [p[project.id_column] for p in answer["predictions"]] == list(rows[project.id_column])
+
+        # A request that does not fit: a 4xx and one line, never a traceback.
+        first = next(iter(features.FEATURE_COLUMNS))
+        refused = [_post(port, b"{not json"), _post(port, {"rows": []}),
+                   _post(port, {"dataframe_records": [{project.id_column: "x"}]}),
+                   _post(port, {"dataframe_records": [{**payload_row, first: "many"} for payload_row in
+                                                      json.loads(rows.head(1).to_json(orient="records"))]})]
+        assert [status for status, _ in refused] == [400, 400, 422, 422]
+        assert all(set(body) == {"error"} and "\n" not in body["error"] for _, body in refused)
+        assert refused[2][1]["error"].startswith("missing column")
+
+        # A promotion while a client keeps sending: every request answered, the new version picked up.
+        answers: list[tuple[int, str]] = []
+        sending = True
+
+        def keep_sending() -> None:
+            while sending:
+                status, body = _post(port, payload)
+                answers.append((status, body.get("model_version")))
+
+        sender = threading.Thread(target=keep_sending)
+        sender.start()
+        try:
+            for version in ("1", "2"):
+                client.set_registered_model_alias(project.model_name, "champion", version)
+                deadline = time.monotonic() + 30
+                while not answers or answers[-1][1] != version:
+                    assert time.monotonic() < deadline, f"still serving {answers[-1:]} after moving @champion to {version}"
+                    time.sleep(0.2)
+        finally:
+            sending = False
+            sender.join(timeout=60)
+            client.set_registered_model_alias(project.model_name, "champion", "2")
+        assert {status for status, _ in answers} == {200}
+        served = [version for _, version in answers]
+        assert "1" in served and served[0] == "2" and served[-1] == "2"
     finally:
         try:
-            os.killpg(server.pid, 15)  # the server and the uvicorn process it started
+            os.killpg(server.pid, signal.SIGTERM)  # a clean stop: the buffered rows are written
         except ProcessLookupError:
             pass  # it had already stopped (the assertion above says why)
-        server.wait(timeout=30)
+        server.wait(timeout=60)
+    output = server.stdout.read().decode(errors="replace")
+    assert server.returncode == 0, output[-2000:]
+    scored = 5 * (1 + len(answers))
+    assert f"stopped: {scored} scored rows logged" in output, output[-2000:]
+    logged = spark.table(project.table("inference_log")).where(F.col("pipeline_run_id").startswith("serve-"))
+    assert logged.count() == scored
+    assert {r["batch_id"] for r in logged.select("batch_id").distinct().collect()} <= {
+        "online-" + day for day in {time.strftime("%Y-%m-%d", time.gmtime()), time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3600))}
+    }
+    assert {r["model_version"] for r in logged.select("model_version").distinct().collect()} == {"1", "2"}
 
 
 def test_rollback_restores_the_previous_champion_once(steps, project, capsys):
@@ -289,3 +350,14 @@ def test_rollback_restores_the_previous_champion_once(steps, project, capsys):
     assert main(["rollback"]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"error: model {project.model_name} has no @previous_champion: nothing to roll back to"
+
+
+def test_the_decision_the_lookup_reads_is_the_one_evaluate_metrics_returns(steps, spark, project):
+    """What the factory's Lookup reads back from latest_decision is in evaluate_metrics' own result:
+    where no Lookup runs (the Databricks jobs of resources/), later tasks read it there."""
+    run = run_factory_pipeline(spark, project, "execution", echo=lambda line: None)
+    assert run.succeeded, run.failure
+    row = run.lookups["latest_decision"]
+    returned = next(o.output for o in run.outcomes if o.stage == "evaluate_metrics")
+    read = {column: value for column, value in row.items() if column != "pipeline_run_id"}
+    assert read and {column: returned[column] for column in read} == read

@@ -11,7 +11,7 @@ stage     run one stage by name, in this process and without the Data Factory ru
 status    champion / challenger versions, last runs, row counts (``--json`` for machines)
 report    HTML report: metric per batch, drift per feature, champion timeline (logged to MLflow)
 rollback  make @previous_champion the @champion again
-serve     serve @champion over HTTP with MLflow's model server
+serve     serve @champion over HTTP: every request logged, promotions followed
 engine    start, stop or show the warm local engine (one Spark + Delta that later commands reuse)
 
 Errors are one line on stderr and exit code 1; nothing half-written is left behind by a stage
@@ -118,9 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write the HTML monitoring report")
     report.add_argument("--output", help="file to write (default: .local/reports/report.html)")
     commands.add_parser("rollback", parents=[common], help="restore @previous_champion as @champion")
-    serve = commands.add_parser("serve", parents=[common], help="serve @champion over HTTP (MLflow model server)")
+    serve = commands.add_parser("serve", parents=[common], help="serve @champion over HTTP (requests logged, promotions followed)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_positive, default=5001, help="port (default: 5001)")
+    serve.add_argument("--poll-seconds", type=float, default=5.0,
+                       help="how often @champion is checked for a new version (default: 5)")
     engine = commands.add_parser("engine", parents=[common],
                                  help="start, stop or show the warm local engine that commands reuse")
     engine.add_argument("action", choices=("start", "stop", "status"))

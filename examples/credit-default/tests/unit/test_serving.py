@@ -22,10 +22,3 @@ def test_endpoint_config_serves_the_unity_catalog_version_with_all_traffic():
 def test_no_endpoint_is_touched_outside_databricks_or_when_none_is_configured(settings):
     assert settings.serving["endpoint"] is None
     assert serving.point_endpoint(settings, "1") is None
-
-
-def test_serve_runs_mlflow_model_server_on_the_champion_alias(settings):
-    command = serving.serve_command(settings, "127.0.0.1", 5005)
-    assert command[1:5] == ["-m", "mlflow", "models", "serve"]
-    assert command[command.index("-m", 2) + 1] == f"models:/{settings.model_name}@champion"
-    assert command[-4:] == ["--host", "127.0.0.1", "--port", "5005"]
