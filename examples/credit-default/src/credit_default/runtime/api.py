@@ -102,7 +102,12 @@ class RequestLog:
             with self._buffer:
                 rows, self.rows = self.rows, []
             if rows:
-                warehouse.append(self.settings, "inference_log", rows, self.columns)
+                try:
+                    warehouse.append(self.settings, "inference_log", rows, self.columns)
+                except Exception:
+                    with self._buffer:  # kept for the next flush, ahead of the newer rows
+                        self.rows[:0] = rows
+                    raise
                 self.written += len(rows)
             return len(rows)
 
@@ -191,7 +196,13 @@ class Handler(BaseHTTPRequestHandler):
         except BadRequest as refused:
             self._answer(refused.status, {"error": str(refused)})
             return
-        self.server.log.add(scored, champion.version)
+        except Exception as error:  # noqa: BLE001 - a bug or a broken model: one line, not a traceback
+            self._answer(500, {"error": f"{type(error).__name__}: {(str(error).splitlines() or [''])[0]}"})
+            return
+        try:
+            self.server.log.add(scored, champion.version)
+        except Exception as error:  # noqa: BLE001 - the rows stay buffered; the answer is still right
+            print(f"warning: inference_log not written yet: {(str(error).splitlines() or [''])[0]}", flush=True)
         predictions = scored[[settings.id_column, "prediction", "probability"]].astype(object)
         self._answer(200, {"model_version": champion.version,
                            "predictions": predictions.where(predictions.notna(), None).to_dict("records")})
@@ -209,7 +220,9 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class ApiServer(ThreadingHTTPServer):
-    daemon_threads = True
+    # On stop, server_close waits for the requests in flight, so their rows are in the last flush.
+    daemon_threads = False
+    block_on_close = True
 
     def __init__(self, address: tuple[str, int], settings: Settings, champions: Champions, log: RequestLog) -> None:
         super().__init__(address, Handler)
