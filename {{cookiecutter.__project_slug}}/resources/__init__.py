@@ -212,8 +212,8 @@ def environment_values(target: str) -> dict[str, Any]:
 
 def cluster(target: str) -> dict[str, Any]:
     """The job cluster of the notebook activities' linked service, with ``target``'s values."""
-    (linked,) = [json.loads(p.read_text(encoding="utf-8")) for p in (ADF / "linkedService").glob("*.json")
-                 if json.loads(p.read_text(encoding="utf-8"))["properties"]["type"] == "AzureDatabricks"]
+    services = [json.loads(p.read_text(encoding="utf-8")) for p in (ADF / "linkedService").glob("*.json")]
+    (linked,) = [service for service in services if service["properties"]["type"] == "AzureDatabricks"]
     settings = dict(linked["properties"]["typeProperties"])
     prefix = f"{linked['name']}_properties_typeProperties_"
     settings.update({name.removeprefix(prefix): value for name, value in environment_values(target).items()

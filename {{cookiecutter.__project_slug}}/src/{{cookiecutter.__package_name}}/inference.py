@@ -55,6 +55,12 @@ def load(settings: Settings, version: str) -> LoadedModel:
     return _LOADED[cached]
 
 
+def log_columns(settings: Settings) -> list[str]:
+    """The columns of a scored row in inference_log, as predict and the online API fill them."""
+    return [settings.id_column, settings.timestamp_column, *features.FEATURE_COLUMNS, "prediction", "probability",
+            "model_name", "model_version", "batch_id", "pipeline_run_id", "scored_at"]
+
+
 def _worker_model(key: str, payload: bytes) -> Any:
     model = _MODELS.get(key)
     if model is None:

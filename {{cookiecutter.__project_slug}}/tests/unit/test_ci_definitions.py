@@ -627,13 +627,6 @@ def smoke_run_step() -> dict[str, Any]:
 
 
 {% if cookiecutter.orchestrator == 'data_factory' -%}
-def load_smoke_run_script():
-    spec = importlib.util.spec_from_file_location("smoke_run_under_test", SMOKE_RUN_SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_smoke_run_starts_the_training_pipeline_in_dev_and_uat_and_in_prod_as_answered():
     parameters = template_parameters(DEPLOY_TEMPLATE)
     pipeline = parameters["smokeRunPipeline"]["default"]
@@ -641,7 +634,7 @@ def test_the_smoke_run_starts_the_training_pipeline_in_dev_and_uat_and_in_prod_a
     script = smoke_run_step()["inputs"]["inlineScript"]
     command = script[script.index("python scripts/smoke_run.py") :].replace("\\\n", " ").split("\n")[0]
     arguments = re.sub(r"\$\{\{ parameters\.(\w+) \}\}", lambda m: str(parameters[m.group(1)]["default"]), command)
-    args = load_smoke_run_script().parse_args([a.strip('"') for a in arguments.split()[2:]])
+    args = load_script(SMOKE_RUN_SCRIPT).parse_args([a.strip('"') for a in arguments.split()[2:]])
     assert (args.pipeline, args.factory) == (pipeline, "$(factoryName)")
     assert args.timeout_minutes == float(parameters["smokeRunTimeoutMinutes"]["default"])
     # The agent installs the deploy extra: the versions the project's tests ran the script with.
@@ -791,8 +784,9 @@ def test_init_job_runs_on_a_single_node_cluster_of_the_runtime_matching_local_sp
     assert all(task["job_cluster_key"] == cluster["job_cluster_key"] for task in job["tasks"])
 
 
-def load_init_script():
-    spec = importlib.util.spec_from_file_location("init_tables_under_test", INIT_SCRIPT)
+def load_script(path: Path):
+    """A script of scripts/ as a module (they are not in the package)."""
+    spec = importlib.util.spec_from_file_location(f"{path.stem}_under_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -810,7 +804,7 @@ def test_init_job_calls_the_package_cli_init_for_its_target(target, monkeypatch,
     calls = []
     monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(list(argv)) or 0)
     monkeypatch.chdir(ROOT)
-    assert load_init_script().main(parameters) == 0
+    assert load_script(INIT_SCRIPT).main(parameters) == 0
 
     assert calls == [["init", "--env", target]]
     assert Path.cwd().resolve() == tmp_path.resolve()  # conf/ and sql/ are read from the deployed files folder

@@ -99,6 +99,8 @@ KEY_NEW = "key_unique_across_batches"
 # The first batch that holds a row's key ("" for a table of earlier batches): the helper column
 # KEY_NEW reads, dropped once the rules are checked.
 _FIRST_BATCH = "_key_first_batch"
+
+
 def expectations(settings: Settings, labelled: bool = True) -> dict[str, str]:
     """cleaning.py's expectations and the pipeline's own, as every stage applies them (through
     :func:`flag`, which adds the column the cross-batch rule reads)."""
@@ -163,4 +165,3 @@ def summarize(flagged: DataFrame, rules: Iterable[str]) -> list[BatchQuality]:
     rules = list(rules)
     found = flagged.groupBy("batch_id").agg(*_counts(rules)).collect()
     return sorted((_quality(row["batch_id"], row.asDict(), rules) for row in found), key=lambda q: q.batch_id)
-

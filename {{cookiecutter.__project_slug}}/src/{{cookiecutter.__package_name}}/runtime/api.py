@@ -78,8 +78,9 @@ class RequestLog:
 
     def __init__(self, settings: Settings, run_id: str, flush_rows: int = 1000) -> None:
         self.settings, self.run_id, self.flush_rows = settings, run_id, flush_rows
-        self.columns = [settings.id_column, settings.timestamp_column, *features.FEATURE_COLUMNS, "prediction",
-                        "probability", "model_name", "model_version", "batch_id", "pipeline_run_id", "scored_at"]
+        from .. import inference
+
+        self.columns = inference.log_columns(settings)
         self.rows: list[tuple] = []
         self.written = 0
         self._buffer = threading.Lock()

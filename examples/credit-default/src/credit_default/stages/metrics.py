@@ -15,7 +15,7 @@ from .. import evaluation, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
-from ..quality import SchemaBreakError, conform, expectations, summarize
+from ..quality import SchemaBreakError, conform
 from ..records import Metric, write_metrics
 from . import ingest, predict
 
@@ -82,10 +82,10 @@ def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, ver
         quality, extra = predict.received_quality(handed)
     else:  # run by hand: the batch is checked again
         flagged, extra = predict.checked_rows(spark, settings, batch)
-        (quality,) = summarize(flagged, expectations(settings, labelled=False)) or [None]
+        quality = predict.counted(flagged, settings, batch)
     rows.append(Metric("extra_columns", len(extra), BATCH, model_version=version, batch_id=batch,
                        details=", ".join(extra) or None))
-    if quality is None or not quality.rows:  # an empty batch
+    if not quality.rows:  # an empty batch
         return rows + [Metric("rows", 0.0, BATCH, model_version=version, batch_id=batch)]
     rows += [
         Metric("rows", quality.rows, BATCH, model_version=version, batch_id=batch),

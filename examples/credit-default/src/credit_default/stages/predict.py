@@ -54,6 +54,12 @@ def scoring_rows(flagged: DataFrame, settings: Settings) -> DataFrame:
     return features.build_features(flagged.where(F.size(FAILED_RULES) == 0).drop(FAILED_RULES), settings)
 
 
+def counted(flagged: DataFrame, settings: Settings, batch: str) -> BatchQuality:
+    """The counts of :func:`checked_rows`' batch under the expectations it applied (no rows: empty)."""
+    (quality,) = summarize(flagged, expectations(settings, labelled=False)) or [BatchQuality(batch, 0, 0, {})]
+    return quality
+
+
 def handed_quality(quality: BatchQuality, extra: list[str]) -> str:
     """What predict hands metrics about the batch it checked: its counts and its extra columns."""
     return json.dumps({**asdict(quality), "extra_columns": extra}, sort_keys=True)
@@ -80,7 +86,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     # would count it within the write, but Spark Connect reports only the outermost one of a write.)
     flagged = flagged.cache()
     try:
-        (quality,) = summarize(flagged, expectations(settings, labelled=False)) or [BatchQuality(batch, 0, 0, {})]
+        quality = counted(flagged, settings, batch)
         scored = inference.score(scoring_rows(flagged, settings), inference.load(settings, version), settings)
         scored = scored.select(*_log_columns(settings, version, ctx.pipeline_run_id))
         count = tables.replace_batches(scored, settings.table("inference_log"), [batch])
@@ -90,15 +96,6 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
 
 
 def _log_columns(settings: Settings, version: str, pipeline_run_id: str) -> list:
-    return [
-        settings.id_column,
-        settings.timestamp_column,
-        *features.FEATURE_COLUMNS,
-        "prediction",
-        "probability",
-        F.lit(settings.model_name).alias("model_name"),
-        F.lit(version).alias("model_version"),
-        "batch_id",
-        F.lit(pipeline_run_id).alias("pipeline_run_id"),
-        F.current_timestamp().alias("scored_at"),
-    ]
+    given = {"model_name": F.lit(settings.model_name), "model_version": F.lit(version),
+             "pipeline_run_id": F.lit(pipeline_run_id), "scored_at": F.current_timestamp()}
+    return [given[name].alias(name) if name in given else name for name in inference.log_columns(settings)]
