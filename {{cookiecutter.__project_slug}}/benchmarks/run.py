@@ -21,6 +21,8 @@ memory included) and a throw-away local state, so the project's own ``.local/`` 
    given twice in a row (``5000,5000``) measures a second run of that size, the steady state.
 4. The whole ``loop`` (batches, drift, retrain) against the Spark start-up time: how much of a
    local run is the work, not the session.
+5. Online latency of the champion (``serving.py``): the project's API against MLflow's scoring
+   server at 1, 8 and 32 concurrent clients.
 
 Nothing is asserted on time: the figures depend on the machine. Usage::
 
@@ -49,7 +51,9 @@ os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
 # The simulator's sample data, shaped like the declared columns, whatever data_source.py reads.
 os.environ["MLOPS_SAMPLE_DATA"] = "1"
 # Runnable from a checkout without an install.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+SOURCE = Path(__file__).resolve().parents[1] / "src"
+sys.path.insert(0, str(SOURCE))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
@@ -61,6 +65,7 @@ from {{ cookiecutter.__package_name }}.runtime.session import get_spark  # noqa:
 from {{ cookiecutter.__package_name }}.runtime.tracking import configure_mlflow  # noqa: E402
 from {{ cookiecutter.__package_name }}.settings import CONF_DIR_VAR, load_settings  # noqa: E402
 from {{ cookiecutter.__package_name }}.stages.predict import checked_rows, scoring_rows  # noqa: E402
+from serving import bench_serving  # noqa: E402
 
 DEFAULTS = {"sizes": "5000,5000,100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000}
 QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000}
@@ -116,12 +121,16 @@ def bench_scoring(spark, settings, version: str, rows: int) -> dict:
     frame, count = scoring_frame(spark, settings, rows)
     names = list(features.FEATURE_COLUMNS)
     loaded = inference.load(settings, version)
-    udf = mlflow.pyfunc.spark_udf(spark, f"models:/{settings.model_name}/{version}", result_type="double")
+    # A classifier's pyfunc answers the probability of each class (train.py logs it so): the
+    # positive one is taken, as ours returns it.
+    classes = settings.is_classification
+    udf = mlflow.pyfunc.spark_udf(spark, f"models:/{settings.model_name}/{version}",
+                                  result_type="array<double>" if classes else "double")
     pandas_frame = training.inputs(frame.toPandas())
     predict = loaded.model.predict_proba if settings.is_classification else loaded.model.predict
     seconds = {
         "ours": best_of(lambda: evaluate(inference.score(frame, loaded, settings))),
-        "spark_udf": best_of(lambda: evaluate(frame.withColumn("prediction", udf(*names)))),
+        "spark_udf": best_of(lambda: evaluate(frame.withColumn("prediction", udf(*names)[1] if classes else udf(*names)))),
         "pandas": best_of(lambda: predict(pandas_frame)),
     }
     frame.unpersist()
@@ -242,6 +251,12 @@ def run(args) -> dict:
     log(f"loop: {args.loop_batches} batches of {args.loop_rows:,} rows, drift at {DRIFT_AT}")
     loop_seconds = timed(lambda: loop.run_loop(spark, settings, batches=args.loop_batches, drift_at=DRIFT_AT,
                                                rows=args.loop_rows, echo=lambda line: log(f"  {line}")))
+    version = registry.champion(MlflowClient(), settings.model_name).version
+    log(f"online: our API and MLflow's scoring server on v{version}, one-row requests")
+    sample = (spark.table(settings.table("inference_log"))
+              .select(settings.id_column, settings.timestamp_column, *features.FEATURE_COLUMNS).limit(600).toPandas())
+    serving = bench_serving(PACKAGE, SOURCE, f"models:/{settings.model_name}/{version}", sample,
+                            list(features.FEATURE_COLUMNS), log=log)
     execution_project, warm_training_seconds = own_project(spark, settings, "execution")
     execution = bench_execution(spark, execution_project, [int(size) for size in args.sizes.split(",")], startup)
     return {
@@ -264,6 +279,7 @@ def run(args) -> dict:
         "execution": execution,
         "loop": {"batches": args.loop_batches, "rows": args.loop_rows, "drift_at": DRIFT_AT,
                  "seconds": loop_seconds, "ratio_to_spark_startup": loop_seconds / startup},
+        "serving": serving,
     }
 
 
@@ -311,8 +327,15 @@ def summary(r: dict) -> str:
         f"loop, {lp['batches']} batches x {lp['rows']:,} rows, drift at batch {lp['drift_at']}",
         f"  wall time               {lp['seconds']:8.1f} s",
         f"  vs spark start-up       {lp['ratio_to_spark_startup']:8.1f}x",
-        "=" * 72,
+        "",
+        "online, one-row requests: ours / MLflow's scoring server (req/s: above 1 is faster; latency: below 1)",
+        f"  {'clients':>7}  {'req/s':>15}  {'p50 ms':>15}  {'p95 ms':>15}  {'p99 ms':>15}",
     ]
+    for ours, theirs, ratio in zip(r["serving"]["ours"], r["serving"]["mlflow"], r["serving"]["ratios"]):
+        cells = [f"{ours[k]:.0f}/{theirs[k]:.0f} {ratio[k]:.2f}x"
+                 for k in ("requests_per_second", "p50_ms", "p95_ms", "p99_ms")]
+        lines.append(f"  {ours['clients']:>7}  " + "  ".join(f"{cell:>15}" for cell in cells))
+    lines.append("=" * 72)
     return "\n".join(lines)
 
 
@@ -351,6 +374,12 @@ def markdown(r: dict) -> str:
         again = ", again: the steady state" if e["again"] else ""
         rows.append((f"Execution pipeline, {e['rows']:,} rows (in-process{again})",
                      f"{e['seconds']:.1f} s = {e['ratio_to_spark_startup']:.1f}× start-up{growth}, {e['decision']}"))
+    for ours, theirs, ratio in zip(r["serving"]["ours"], r["serving"]["mlflow"], r["serving"]["ratios"]):
+        rows.append((f"Online, {ours['clients']} concurrent client{'s' if ours['clients'] > 1 else ''}, one-row "
+                     "requests: ours / MLflow's scoring server (req/s; p50 / p95 / p99 ms)",
+                     f"{ours['requests_per_second']:.0f} / {theirs['requests_per_second']:.0f} req/s "
+                     f"= {ratio['requests_per_second']:.2f}×; "
+                     + "; ".join(f"{ours[k]:.1f} / {theirs[k]:.1f} ms = {ratio[k]:.2f}×" for k in ("p50_ms", "p95_ms", "p99_ms"))))
     return "\n".join(["| What | Measured |", "| --- | --- |", *(f"| {what} | {value} |" for what, value in rows)])
 
 

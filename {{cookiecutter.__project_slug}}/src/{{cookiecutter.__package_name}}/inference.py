@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import cloudpickle
@@ -53,6 +54,22 @@ def load(settings: Settings, version: str) -> LoadedModel:
     if cached not in _LOADED:
         _LOADED[cached] = LoadedModel(settings.model_name, str(version), mlflow.sklearn.load_model(uri))
     return _LOADED[cached]
+
+
+# The Spark SQL types a request may carry as JSON numbers.
+NUMERIC_TYPES = ("DOUBLE", "FLOAT", "INT", "BIGINT", "SMALLINT", "TINYINT", "DECIMAL")
+
+# Rows scored online (the API, a serving endpoint) are logged as one batch per UTC day.
+ONLINE_BATCH_PREFIX = "online-"
+
+
+def online_batch(day: date) -> str:
+    """The batch_id of the requests scored online on ``day`` (UTC): ``online-2026-12-03``."""
+    return ONLINE_BATCH_PREFIX + day.isoformat()
+
+
+def is_online(batch: str | None) -> bool:
+    return bool(batch) and batch.startswith(ONLINE_BATCH_PREFIX)
 
 
 def log_columns(settings: Settings) -> list[str]:

@@ -1,7 +1,7 @@
 """The Model Serving request deploy sends on Databricks is a valid databricks-sdk config, and
 locally nothing is sent (``serve`` is the local server, tested in tests/integration/test_loop.py)."""
 
-from databricks.sdk.service.serving import EndpointCoreConfigInput
+from databricks.sdk.service.serving import AiGatewayConfig, EndpointCoreConfigInput
 
 from {{ cookiecutter.__package_name }}.runtime import serving
 from {{ cookiecutter.__package_name }}.settings import load_settings
@@ -17,6 +17,11 @@ def test_endpoint_config_serves_the_unity_catalog_version_with_all_traffic():
     # The SDK's own model reads every key back unchanged: no misspelt field.
     parsed = EndpointCoreConfigInput.from_dict({"name": "endpoint", **config})
     assert parsed.as_dict() == {"name": "endpoint", **config}
+
+
+def test_the_endpoints_request_logging_is_a_valid_ai_gateway_config():
+    gateway = serving.ai_gateway_config(load_settings("prod"))
+    assert AiGatewayConfig.from_dict(gateway).as_dict() == gateway
 
 
 def test_no_endpoint_is_touched_outside_databricks_or_when_none_is_configured(settings):

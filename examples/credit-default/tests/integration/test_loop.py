@@ -279,10 +279,16 @@ def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_fail
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError(server.stdout.read().decode(errors="replace")[-2000:]) from None
                 time.sleep(0.5)
-        # Five rows the champion scored in the loop: their id, time and model inputs.
+        # Traffic like a batch the champion scored in the loop and judged satisfactory: its rows'
+        # id, time and model inputs, five per request.
+        healthy = spark.table(project.table("monitoring_decisions")).where(
+            "decision = 'satisfactory' AND model_version = '2'").select("batch_id").first()[0]
         columns = [project.id_column, project.timestamp_column, *features.FEATURE_COLUMNS]
-        rows = spark.table(project.table("inference_log")).limit(5).select(*columns).toPandas()
-        payload = {"dataframe_split": json.loads(rows.to_json(orient="split", index=False, date_format="iso"))}
+        sample = (spark.table(project.table("inference_log")).where(F.col("batch_id") == healthy)
+                  .select(*columns).toPandas())
+        payloads = [{"dataframe_split": json.loads(sample.iloc[start:start + 5].to_json(
+            orient="split", index=False, date_format="iso"))} for start in range(0, len(sample) - 4, 5)]
+        payload, rows = payloads[0], sample.head(5)
         status, answer = _post(port, payload)
         assert status == 200 and answer["model_version"] == "2"
         assert [p[project.id_column] for p in answer["predictions"]] == list(rows[project.id_column])
@@ -303,7 +309,7 @@ def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_fail
 
         def keep_sending() -> None:
             while sending:
-                status, body = _post(port, payload)
+                status, body = _post(port, payloads[len(answers) % len(payloads)])
                 answers.append((status, body.get("model_version")))
 
         sender = threading.Thread(target=keep_sending)
@@ -322,6 +328,10 @@ def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_fail
         assert {status for status, _ in answers} == {200}
         served = [version for _, version in answers]
         assert "1" in served and served[0] == "2" and served[-1] == "2"
+        # The rest of the batch in one request: enough of the day's rows for the judgement below.
+        status, answer = _post(port, {"dataframe_split": json.loads(sample.to_json(orient="split", index=False,
+                                                                                   date_format="iso"))})
+        assert status == 200 and answer["model_version"] == "2" and len(answer["predictions"]) == len(sample)
     finally:
         try:
             os.killpg(server.pid, signal.SIGTERM)  # a clean stop: the buffered rows are written
@@ -330,7 +340,7 @@ def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_fail
         server.wait(timeout=60)
     output = server.stdout.read().decode(errors="replace")
     assert server.returncode == 0, output[-2000:]
-    scored = 5 * (1 + len(answers))
+    scored = 5 * (1 + len(answers)) + len(sample)
     assert f"stopped: {scored} scored rows logged" in output, output[-2000:]
     logged = spark.table(project.table("inference_log")).where(F.col("pipeline_run_id").startswith("serve-"))
     assert logged.count() == scored
@@ -338,6 +348,20 @@ def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_fail
         "online-" + day for day in {time.strftime("%Y-%m-%d", time.gmtime()), time.strftime("%Y-%m-%d", time.gmtime(time.time() - 3600))}
     }
     assert {r["model_version"] for r in logged.select("model_version").distinct().collect()} == {"1", "2"}
+
+    # The day's requests, judged by the execution pipeline like a landed batch (the day is not over:
+    # named by hand) on the rows the champion scored, as the loop judged the batch they came from.
+    batch = max(r["batch_id"] for r in logged.select("batch_id").distinct().collect())
+    by_champion = logged.where((F.col("batch_id") == batch) & (F.col("model_version") == "2")).count()
+    outcomes = {o.stage: o.output for o in run_pipeline(spark, project, "execution", parameters={"batch_id": batch},
+                                                         echo=lambda line: None)}
+    assert outcomes["predict"]["rows_scored"] == by_champion > 0
+    measured = spark.table(project.table("metrics")).where((F.col("batch_id") == batch) & (F.col("stage") == "metrics"))
+    assert measured.where("metric_name = 'rows'").first()["metric_value"] == by_champion
+    drifts = measured.where("metric_name = 'population_stability_index'").select("feature").collect()
+    assert {r["feature"] for r in drifts} >= {"prediction"} and len(drifts) > 1
+    assert outcomes["evaluate_metrics"]["batch_id"] == batch
+    assert outcomes["evaluate_metrics"]["decision"] == "satisfactory", outcomes["evaluate_metrics"]
 
 
 def test_rollback_restores_the_previous_champion_once(steps, project, capsys):

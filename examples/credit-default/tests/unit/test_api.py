@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import urllib.request
 
 import pytest
 
@@ -57,3 +59,55 @@ def test_text_where_a_number_is_declared_is_a_422_that_shows_the_value(settings)
 def test_a_time_that_does_not_read_is_a_422(settings):
     error = refused(settings, {"dataframe_records": [row(settings, **{settings.timestamp_column: "yesterday-ish"})]})
     assert error.status == 422 and "must be an ISO 8601 time: 'yesterday-ish'" in str(error)
+
+
+class _Constant:
+    """A model answering the same for every row: the HTTP layer is under test, not a model."""
+
+    def predict_proba(self, x):
+        import numpy as np
+
+        return np.tile([0.75, 0.25], (len(x), 1))
+
+    def predict(self, x):
+        import numpy as np
+
+        return np.full(len(x), 3.0)
+
+
+def test_many_clients_connecting_at_once_are_all_answered(settings):
+    """Clients that open their connections in the same instant (a load balancer's burst, a load test)
+    wait in the listen queue instead of being reset."""
+    from credit_default.runtime.api import ApiServer, Champion, Champions, RequestLog
+
+    champions = Champions(settings)
+    champions.current = Champion("7", _Constant())
+    log = RequestLog(settings, "serve-test", flush_rows=10**9)  # nothing reaches inference_log here
+    server = ApiServer(("127.0.0.1", 0), settings, champions, log)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = json.dumps({"dataframe_records": [row(settings)]}).encode()
+    clients = 64
+    start = threading.Barrier(clients)
+    answers: list[object] = []
+
+    def client() -> None:
+        start.wait()
+        request = urllib.request.Request(f"http://127.0.0.1:{server.server_address[1]}/invocations", data=body,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=60) as answer:
+                answers.append(json.loads(answer.read())["model_version"])
+        except OSError as error:
+            answers.append(error)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answers == ["7"] * clients
+    assert len(log.rows) == clients

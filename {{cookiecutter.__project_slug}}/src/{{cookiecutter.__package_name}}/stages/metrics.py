@@ -3,6 +3,10 @@ quality, drift of every feature and of the prediction against the champion's bas
 production performance of every scored batch whose labels have arrived since. Rows go to the
 metrics table (stage ``metrics``) with their thresholds and pass/fail; evaluate_metrics decides.
 The batches measured on their labels join the training history (bronze) as ingest lands them.
+
+A day of online requests (``online-<date>``) is measured the same way on the rows the run's
+version scored, except its quality: the API refused what did not fit, and logged the model's
+inputs, not the source's columns, so its labelled rows never join the training history.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import evaluation, sources
+from .. import evaluation, inference, online, sources
 from ..monitoring import baseline as baselines
 from ..monitoring import drift, performance
 from ..monitoring.rules import Rules
 from ..quality import SchemaBreakError, conform
 from ..records import Metric, write_metrics
 from . import ingest, predict
+from .deploy import version_of_run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -36,15 +41,21 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     # What predict handed on (by hand: the batch to measure; the rest is read from inference_log,
     # and the batch is checked again).
     batch, broken = ctx.params.get("batch_id") or None, ctx.params.get("schema_break") or None
-    version = ctx.params.get("model_version") or (_scored_by(spark, settings, batch) if batch else None)
+    version = ctx.params.get("model_version") or (
+        version_of_run(ctx) if inference.is_online(batch) else _scored_by(spark, settings, batch) if batch else None)
     rows: list[Metric] = []
     output: dict[str, Any] = {"batch_id": batch or ""}
     if batch:
-        rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken, ctx.params.get("quality"))
+        if inference.is_online(batch):
+            rows += _online_rows(spark, settings, batch, version, ctx.params.get("rows_scored"))
+            scored = bool(rows)
+        else:
+            rows += _schema_and_quality(spark, settings, rules, batch, version or "", broken, ctx.params.get("quality"))
+            scored = ctx.params.get("rows_scored") != "0"
         extra = next((m.details for m in rows if m.metric_name == "extra_columns"), None)
         if extra:
             output["extra_columns"] = extra  # read and left out: said, so a renamed column is noticed
-        if not broken and version and ctx.params.get("rows_scored") != "0":
+        if not broken and version and scored:
             drifts = _drift(spark, settings, rules, batch, version)
             rows += _drift_rows(drifts, batch, version, rules)
             output["drifted_features"] = [d.feature for d in drifts if d.drifted and d.kind != "prediction"]
@@ -62,7 +73,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         output["labels_never_scored"] = unscored
     # Labelled batches join the training history now, whatever the decision: the next retrain
     # trains on every one of them (a batch never reaches bronze before its labels do).
-    output["ingested"] = ingest.land(spark, settings, output["labelled_batches"]).batches
+    landed = [b for b in output["labelled_batches"] if not inference.is_online(b)]
+    output["ingested"] = ingest.land(spark, settings, landed).batches
     return output
 
 
@@ -70,6 +82,13 @@ def _scored_by(spark, settings: Settings, batch: str) -> str | None:
     """The version that scored ``batch`` (None if it was never scored)."""
     row = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch).select("model_version").first()
     return row[0] if row else None
+
+
+def _online_rows(spark, settings: Settings, batch: str, version: str, counted: str | None) -> list[Metric]:
+    """How many rows of the day the run's version scored. The rest, if a promotion came that day,
+    were judged with the version that scored them, or never will be: it is no longer in charge."""
+    rows = int(counted) if counted not in (None, "") else online.count(spark, settings, batch, version)
+    return [Metric("rows", rows, BATCH, model_version=version, batch_id=batch)] if rows else []
 
 
 def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, version: str, broken: str | None,
@@ -100,7 +119,8 @@ def _schema_and_quality(spark, settings: Settings, rules: Rules, batch: str, ver
 
 
 def _drift(spark, settings: Settings, rules: Rules, batch: str, version: str) -> list[drift.FeatureDrift]:
-    frame = spark.table(settings.table("inference_log")).where(F.col("batch_id") == batch)
+    log = spark.table(settings.table("inference_log"))
+    frame = log.where((F.col("batch_id") == batch) & (F.col("model_version") == version))
     prediction = "probability" if settings.is_classification else "prediction"
     return drift.measure(
         frame, baselines.load(spark, settings, version), prediction,
@@ -152,7 +172,8 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
         if labels is None:
             continue  # labels arrive later than predictions: measured by a later run
         target = settings.target_column
-        scored_rows = log.where(F.col("batch_id") == batch).select(*keys, "prediction", "probability")
+        scored_rows = (log.where((F.col("batch_id") == batch) & (F.col("model_version") == version))
+                       .select(*keys, "prediction", "probability"))
         try:
             labels = conform(labels, sources.label_columns(settings), f"the labels of batch {batch}")
         except SchemaBreakError as broken:
@@ -161,7 +182,9 @@ def _performance(spark, settings: Settings, rules: Rules) -> list[Metric]:
             rows.append(Metric("labels_schema_break", 1.0, LABELS, model_version=version, batch_id=batch,
                                threshold=0.0, comparison="<=", passed=False, details=str(broken)))
             continue
-        joined = labels.where(F.col(target).isNotNull()).join(scored_rows, keys, "left")
+        # A day of online requests may have been scored by two versions: each is measured on its rows.
+        joined = labels.where(F.col(target).isNotNull()).join(scored_rows, keys,
+                                                              "inner" if inference.is_online(batch) else "left")
         measured = performance.measure(joined, target, settings.problem_type)
         unscored = measured.pop(performance.UNSCORED)
         rows.append(Metric(performance.UNSCORED, unscored, LABELS, model_version=version, batch_id=batch,

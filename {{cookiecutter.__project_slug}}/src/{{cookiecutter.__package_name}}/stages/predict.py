@@ -2,7 +2,9 @@
 deploy chose and write it to ``inference_log`` (replacing the batch's rows if it was scored
 before). Rows failing cleaning.py's expectations are not scored; metrics reports how many. A
 batch that breaks the schema is not scored at all: the stage succeeds and says so, so that
-evaluate_metrics can raise an alert instead of the run dying silently.
+evaluate_metrics can raise an alert instead of the run dying silently. With no landed batch
+waiting, the next batch is a finished day of online requests (``online.py``): scored already,
+request by request, so predict only counts the rows the run's version scored.
 
 Its result always has ``batch_id``, ``model_version``, ``rows_scored``, ``schema_break`` and
 ``quality`` (empty strings when there is no batch or no break): the factory hands them to metrics
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import functions as F
 
-from .. import cleaning, features, inference, sources, tables
+from .. import cleaning, features, inference, online, sources, tables
 from ..quality import FAILED_RULES, BatchQuality, SchemaBreakError, conform, expectations, flag, summarize
 from .deploy import version_of_run
 
@@ -31,9 +33,12 @@ if TYPE_CHECKING:
 
 
 def next_batch(spark: SparkSession, settings: Settings) -> str | None:
-    """The oldest landed batch with no decision yet and not used for training."""
+    """The oldest landed batch with no decision yet and not used for training; when none waits, the
+    oldest finished day of online requests with no decision yet."""
     done = tables.batch_ids(spark, settings.table("monitoring_decisions"), settings.table("bronze"))
     pending = [b for b in sources.active().list_batches(spark, settings) if b not in done]
+    if not pending:
+        pending = [b for b in online.batches(spark, settings) if online.finished(b) and b not in done]
     return pending[0] if pending else None
 
 
@@ -78,6 +83,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     result = {"batch_id": batch or "", "model_version": version, "rows_scored": 0, "schema_break": "", "quality": ""}
     if batch is None:
         return result
+    if inference.is_online(batch):
+        return {**result, "rows_scored": online.count(spark, settings, batch, version)}
     try:
         flagged, extra = checked_rows(spark, settings, batch)
     except SchemaBreakError as error:

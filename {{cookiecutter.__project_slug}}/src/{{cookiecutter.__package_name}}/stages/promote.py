@@ -2,7 +2,9 @@
 ``@champion`` and the former champion ``@previous_champion``. A candidate that failed the gate
 never touches the champion: the stage succeeds, says "not promoted" and why. A promotion of the
 better of two failing models (see ``evaluation.gate``) returns an ``alert``: the training
-pipeline's ``promotion_alert`` fails the run on purpose, after the promotion, so a person looks."""
+pipeline's ``promotion_alert`` fails the run on purpose, after the promotion, so a person looks.
+Where the environment has a Model Serving endpoint, it serves the new champion before the stage
+ends (the execution pipeline's ``deploy`` checks it again at every run)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import mlflow
 from mlflow import MlflowClient
 
 from .. import registry
+from ..runtime import serving
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -47,9 +50,11 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         mlflow.set_tags({registry.TAG_RUN: ctx.pipeline_run_id, "stage": ctx.stage,
                          "champion_version": promotion.champion,
                          "previous_champion_version": promotion.previous_champion or ""})
+    endpoint = serving.point_endpoint(ctx.settings, promotion.champion)
     alert = candidate.tags.get(registry.TAG_ALERT, "")
     return {
         "promoted": True,
+        "serving_endpoint": endpoint,
         "champion_version": promotion.champion,
         "previous_champion_version": promotion.previous_champion,
         # Non-empty: the factory run fails on purpose after the promotion, so that a person looks.

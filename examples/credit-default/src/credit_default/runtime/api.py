@@ -29,14 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .. import features, warehouse
+from .. import features, inference, warehouse
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
-ONLINE_BATCH_PREFIX = "online-"
 MAX_BODY_BYTES = 16 * 1024 * 1024
-NUMERIC = ("DOUBLE", "FLOAT", "INT", "BIGINT", "SMALLINT", "TINYINT", "DECIMAL")
 
 
 class BadRequest(ValueError):
@@ -64,7 +62,7 @@ class Champions:
         """Load the version @champion names if it is not the one served; True if it changed."""
         from mlflow import MlflowClient
 
-        from .. import inference, registry
+        from .. import registry
 
         version = str(registry.champion(MlflowClient(), self.settings.model_name).version)
         if self.current is not None and self.current.version == version:
@@ -78,8 +76,6 @@ class RequestLog:
 
     def __init__(self, settings: Settings, run_id: str, flush_rows: int = 1000) -> None:
         self.settings, self.run_id, self.flush_rows = settings, run_id, flush_rows
-        from .. import inference
-
         self.columns = inference.log_columns(settings)
         self.rows: list[tuple] = []
         self.written = 0
@@ -89,7 +85,7 @@ class RequestLog:
     def add(self, frame: pd.DataFrame, version: str) -> None:
         now = datetime.now(timezone.utc)
         extra = {"model_name": self.settings.model_name, "model_version": version,
-                 "batch_id": ONLINE_BATCH_PREFIX + now.strftime("%Y-%m-%d"), "pipeline_run_id": self.run_id,
+                 "batch_id": inference.online_batch(now.date()), "pipeline_run_id": self.run_id,
                  "scored_at": now}
         rows = [tuple(row.get(c, extra.get(c)) for c in self.columns) for row in frame.to_dict("records")]
         with self._buffer:
@@ -138,7 +134,7 @@ def parse(body: bytes, settings: Settings) -> pd.DataFrame:
         raise BadRequest(f"{settings.id_column} is empty in {int(frame[settings.id_column].isna().sum())} row(s)", 422)
     frame[settings.id_column] = frame[settings.id_column].astype(str)
     for name, sql_type in features.FEATURE_COLUMNS.items():
-        if sql_type.upper().startswith(NUMERIC):
+        if sql_type.upper().startswith(inference.NUMERIC_TYPES):
             values = pd.to_numeric(frame[name], errors="coerce")
             bad = values.isna() & frame[name].notna()
             if bad.any():
@@ -224,6 +220,9 @@ class ApiServer(ThreadingHTTPServer):
     # On stop, server_close waits for the requests in flight, so their rows are in the last flush.
     daemon_threads = False
     block_on_close = True
+    # Connections waiting to be accepted: the standard library's 5 resets clients that connect in
+    # the same instant (32 at once in `make bench`); the kernel caps it at net.core.somaxconn.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], settings: Settings, champions: Champions, log: RequestLog) -> None:
         super().__init__(address, Handler)

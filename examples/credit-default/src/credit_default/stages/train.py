@@ -69,12 +69,16 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
             mlflow.log_input(dataset, context=context)
         mlflow.log_metrics({f"holdout_{name}": value for name, value in holdout_metrics.items()})
         example = inputs(data.train.head(5))
-        signature = infer_signature(example, predict(estimator, data.train.head(50), settings)[0])
+        # As a pyfunc (a serving endpoint, MLflow's own server) a classifier answers the probability
+        # of each class, which the inference log and the drift of the prediction need.
+        served = "predict_proba" if settings.is_classification else "predict"
+        signature = infer_signature(example, getattr(estimator, served)(example))
         logged = mlflow.sklearn.log_model(
             estimator,
             name="model",
             signature=signature,
             input_example=example,
+            pyfunc_predict_fn=served,
             # skops (MLflow 3's default) refuses the tree classes of gradient boosting.
             serialization_format="cloudpickle",
             pip_requirements=model_requirements(estimator),
