@@ -27,6 +27,12 @@ from pathlib import Path
 
 CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
+CONTAINER_FILES = [
+    "Dockerfile", ".dockerignore", "deploy", "scripts/pin_serving_version.py", "azure-pipelines/pin-serving.yml",
+    "azure-pipelines/templates/pin-serving.yml", "tests/unit/test_container.py", "tests/unit/kustomize_build.py",
+    "tests/schemas",
+]
+
 # variable -> chosen value -> {"remove": [paths], "rename": {source: target}}
 # Paths are relative to the project root and use "/".
 OPTION_FILES = {
@@ -51,6 +57,13 @@ OPTION_FILES = {
             "remove": ["azure-pipelines/factory", "scripts/smoke_run.py", "tests/unit/test_smoke_run.py"],
             "rename": {},
         },
+    },
+    # The container path (image, Kubernetes manifests, Argo CD, the pin script and pipeline, their
+    # checks) exists only for serving=container; the Databricks endpoint is a name in conf/.
+    "serving": {
+        "none": {"remove": CONTAINER_FILES, "rename": {}},
+        "databricks": {"remove": CONTAINER_FILES, "rename": {}},
+        "container": {"remove": [], "rename": {}},
     },
     "problem_type": {
         "classification": {"remove": [], "rename": {}},

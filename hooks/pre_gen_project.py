@@ -38,6 +38,7 @@ CHOICES = {
     "dev_trigger": ("stopped", "started"),
     "smoke_run_in_prod": ("no", "yes"),
     "data_source": ("simulator", "files", "table"),
+    "serving": ("none", "databricks", "container"),
 }
 
 METRICS = {
@@ -83,6 +84,11 @@ USER_COLUMN_MARKERS = ("${source_columns}", "${feature_columns}", "${id_column}"
 SQL_COLUMN = re.compile(r"^\s+([A-Za-z_][A-Za-z0-9_]*)\s+(?:STRING|DOUBLE|INT|BIGINT|BOOLEAN|TIMESTAMP|DATE|ARRAY)\b", re.M)
 DECLARED_COLUMN = re.compile(r'^\s+"([A-Za-z_][A-Za-z0-9_]*)":\s*"[A-Z]+",?$', re.M)
 DECLARED_IN = {"data_source.SOURCE_COLUMNS": "data_source.py", "features.FEATURE_COLUMNS": "features.py"}
+
+# The names a serving answer derives from the project's, built by the template's own filters
+# (local_extensions.py, read from the template folder) and checked here against each platform's rule.
+NAME_RULES = "local_extensions.py"
+SERVING_ENDPOINT_ENVIRONMENTS = ("dev", "uat", "prod")
 
 # Names Windows gives to devices: a folder cannot have one (with any extension), so a project
 # named so could not be cloned there.
@@ -237,6 +243,16 @@ def template_file(context, *parts):
 def installed_modules(context):
     return {line.strip().lower() for line in template_file(context, INSTALLED_MODULES).read_text().splitlines()
             if line.strip()}
+
+
+def name_rules(context):
+    """The template's local_extensions module: the functions that derive the serving names."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("esteira_name_rules", template_file(context, NAME_RULES))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def pipeline_columns(context):
@@ -500,6 +516,26 @@ def check_unity_catalog_names(context):
     return problems
 
 
+def check_serving_names(context):
+    """A Databricks endpoint per environment, or the Kubernetes objects of the container, must get a
+    name the platform accepts (the slug can be overridden with characters neither allows)."""
+    serving = answer(context, "serving")
+    slug = answer(context, "__project_slug")
+    if serving not in ("databricks", "container") or not slug or check_project_slug(context):
+        return []  # nothing to name, or the slug was reported already
+    rules = name_rules(context)
+    if serving == "databricks":
+        names = [rules.serving_endpoint_name(slug, env) for env in SERVING_ENDPOINT_ENVIRONMENTS]
+        bad = [name for name in names if not rules.SERVING_ENDPOINT_NAME.fullmatch(name)]
+        return [("serving", f"endpoint name {name!r} is not letters, digits, '-' and '_' of at most 63 characters"
+                            + derived_hint(context)) for name in bad]
+    name = answer(context, "__kubernetes_name")
+    if not rules.KUBERNETES_NAME.fullmatch(name):
+        return [("__kubernetes_name", f"{name!r} is not a Kubernetes name: lower-case letters, digits and '-', "
+                                      "starting with a letter, at most 52 characters" + derived_hint(context))]
+    return []
+
+
 CHECKS = (
     check_display_name,
     check_project_slug,
@@ -515,6 +551,7 @@ CHECKS = (
     check_number_ranges,
     check_integer_ranges,
     check_unity_catalog_names,
+    check_serving_names,
 )
 
 

@@ -53,6 +53,7 @@ NON_DEFAULT_ANSWERS = {
     "branching_model": "trunk",
     "dev_trigger": "started",
     "smoke_run_in_prod": "yes",
+    "serving": "container",
 }
 
 

@@ -103,6 +103,11 @@ INVALID_ANSWERS = [
     pytest.param({"catalog_uat": ""}, "catalog_uat", id="catalog-blank"),
     pytest.param({"schema_name": "select"}, "schema_name", id="schema-select"),
     pytest.param({"schema_name": "risk model"}, "schema_name", id="schema-with-space"),
+    # names of the serving answer
+    pytest.param({"serving": "container", "__kubernetes_name": "Credit_Default"}, "__kubernetes_name",
+                 id="kubernetes-name-override-with-underscore"),
+    pytest.param({"serving": "container", "__kubernetes_name": "k" * 53}, "__kubernetes_name",
+                 id="kubernetes-name-too-long"),
     # a display name whose derived names cannot work: one line, on the first of them
     pytest.param({"model_display_name": "null"}, "__registered_model_name", id="display-name-sql-reserved"),
     pytest.param({"model_display_name": "con"}, "__project_slug", id="display-name-windows-device"),
@@ -399,8 +404,26 @@ def test_post_hook_on_a_tree_without_variants_does_nothing(tmp_path):
 
 def test_post_hook_table_covers_every_choice():
     hook = load_hook("post_gen_project", answers())
+    pre = load_hook("pre_gen_project", answers())
     assert set(hook.OPTION_FILES["branching_model"]) == {"gitflow", "trunk"}
     assert set(hook.OPTION_FILES["problem_type"]) == {"classification", "regression"}
+    for variable in ("orchestrator", "data_source", "serving"):
+        assert set(hook.OPTION_FILES[variable]) == set(pre.CHOICES[variable]), variable
+
+
+@pytest.mark.parametrize("serving", ["databricks", "container"])
+def test_a_long_display_name_still_gives_valid_serving_names(serving):
+    """An 80-character display name derives a folder name the serving names must cut (its package
+    name overridden: one has at most 60): the hook checks what the template's own filters give
+    (local_extensions.py), and they give valid names."""
+    context = answers({"model_display_name": "Modelo " + "m" * 73, "__package_name": "modelo", "serving": serving})
+    hook = load_hook("pre_gen_project", context)
+    assert hook.validate(hook.CONTEXT) == []
+    rules = hook.name_rules(context)
+    names = [rules.serving_endpoint_name(context["__project_slug"], env) for env in ("dev", "uat", "prod")]
+    assert all(rules.SERVING_ENDPOINT_NAME.fullmatch(name) for name in names) and len(set(names)) == 3
+    assert max(map(len, names)) == 63 and len({name.rsplit("-", 1)[0] for name in names}) == 1
+    assert rules.KUBERNETES_NAME.fullmatch(context["__kubernetes_name"])
 
 
 # --------------------------------------------------------------------------- #

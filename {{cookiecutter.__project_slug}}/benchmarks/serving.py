@@ -19,6 +19,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.error
@@ -39,7 +40,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _wait_ready(process: subprocess.Popen, url: str, what: str, timeout: float = 180.0) -> None:
+def _wait_ready(process: subprocess.Popen, output, url: str, what: str, timeout: float = 180.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -50,8 +51,8 @@ def _wait_ready(process: subprocess.Popen, url: str, what: str, timeout: float =
             pass
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-            output = process.stdout.read().decode(errors="replace") if process.stdout else ""
-            raise RuntimeError(f"{what} did not become ready: {output.strip()[-500:]}")
+            output.seek(0)
+            raise RuntimeError(f"{what} did not become ready: {output.read().decode(errors='replace').strip()[-500:]}")
         time.sleep(0.3)
 
 
@@ -122,7 +123,9 @@ def bench_serving(package: str, source: Path, model_uri: str, rows: pd.DataFrame
                   log=print) -> dict:
     """Both servers on ``model_uri`` at each client count; ``rows`` are sent one per request (ours
     with every column, MLflow's with the model's ``inputs``)."""
-    env = {**os.environ, "PYTHONPATH": str(source)}
+    # MLflow's server starts uvicorn by name: this interpreter's scripts must be on the PATH.
+    env = {**os.environ, "PYTHONPATH": str(source),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
     records = json.loads(rows.to_json(orient="records", date_format="iso"))
     servers = {
         "ours": ([sys.executable, "-m", package, "serve", "--port", "{port}"], "/ready", records),
@@ -133,14 +136,17 @@ def bench_serving(package: str, source: Path, model_uri: str, rows: pd.DataFrame
     result: dict = {}
     for name, (argv, ready, sent) in servers.items():
         port = _free_port()
-        process = subprocess.Popen([arg.format(port=port) for arg in argv], env=env, stdout=subprocess.PIPE,
+        # A file, not a pipe: uvicorn logs every request, and a full pipe would stall the server.
+        output = tempfile.TemporaryFile()
+        process = subprocess.Popen([arg.format(port=port) for arg in argv], env=env, stdout=output,
                                    stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_ready(process, f"http://127.0.0.1:{port}{ready}", name)
+            _wait_ready(process, output, f"http://127.0.0.1:{port}{ready}", name)
             bodies = [json.dumps({"dataframe_records": [record]}).encode() for record in sent]
             result[name] = [load(f"http://127.0.0.1:{port}/invocations", bodies, clients) for clients in CLIENTS]
         finally:
             _stop(process)
+            output.close()
         for level in result[name]:
             log(f"  {name:<7} {level['clients']:>3} clients: {level['requests_per_second']:7.1f} req/s, "
                 f"p50 {level['p50_ms']:6.1f} ms, p95 {level['p95_ms']:6.1f} ms, p99 {level['p99_ms']:6.1f} ms")

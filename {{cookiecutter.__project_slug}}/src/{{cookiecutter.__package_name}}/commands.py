@@ -179,12 +179,18 @@ def rollback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    from .runtime import api
+    from .runtime import api, on_databricks
+    from .runtime.tracking import use_store
 
-    if not settings.is_local:
-        raise RuntimeError("serve runs the local API; on Databricks, deploy points the serving endpoint")
-    configure_mlflow(settings)
-    return api.serve(settings, host=args.host, port=args.port, poll_seconds=args.poll_seconds)
+    if on_databricks():
+        raise RuntimeError("serve runs the project's API off Databricks; there, deploy points the serving endpoint")
+    if not settings.is_local and args.request_log == "table":
+        raise RuntimeError(f"serve --env {settings.env} cannot write inference_log from here: "
+                           "use --request-log stdout (the container does)")
+    use_store(settings)  # the registry is all it reads; off Databricks, dev / uat / prod come from the environment
+    return api.serve(settings, host=args.host, port=args.port, poll_seconds=args.poll_seconds,
+                     version=None if args.model_version is None else str(args.model_version),
+                     request_log=args.request_log)
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,15 +1,18 @@
-"""What the local API (``serve``) accepts and how it refuses the rest: one line, the right status."""
+"""What the local API (``serve``) accepts and how it refuses the rest: one line, the right status.
+And how the container runs it: a pinned version and JSON lines, set from its environment."""
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import urllib.request
+from datetime import datetime
 
 import pytest
 
-from {{ cookiecutter.__package_name }} import features
-from {{ cookiecutter.__package_name }}.runtime.api import BadRequest, parse
+from {{ cookiecutter.__package_name }} import cli, features, inference
+from {{ cookiecutter.__package_name }}.runtime.api import BadRequest, StdoutLog, parse
 
 NUMBERS = [name for name, sql_type in features.FEATURE_COLUMNS.items() if sql_type.upper() in ("DOUBLE", "INT", "BIGINT")]
 
@@ -111,3 +114,30 @@ def test_many_clients_connecting_at_once_are_all_answered(settings):
         server.server_close()
     assert answers == ["7"] * clients
     assert len(log.rows) == clients
+
+
+def test_each_scored_row_is_one_json_line_of_the_inference_log_columns(settings):
+    records = [row(settings), row(settings, **{settings.id_column: "c-2"})]
+    frame = parse(json.dumps({"dataframe_records": records}).encode(), settings)
+    frame = frame.assign(prediction=[1.0, 0.0], probability=[0.9, float("nan")])
+    stream = io.StringIO()
+    log = StdoutLog(settings, "serve-test", stream)
+    log.add(frame, "3")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [list(line) for line in lines] == [["inference_log"]] * 2 and log.written == 2
+    rows = [line["inference_log"] for line in lines]
+    assert [list(r) for r in rows] == [inference.log_columns(settings)] * 2
+    assert [r[settings.id_column] for r in rows] == ["c-1", "c-2"]
+    assert rows[0]["model_version"] == "3" and rows[1]["probability"] is None  # NaN is null, as in the table
+    assert datetime.fromisoformat(rows[0]["scored_at"]).tzinfo is not None
+
+
+def test_serve_takes_its_environment_and_pinned_version_from_the_container(monkeypatch):
+    assert (cli._parser().parse_args(["serve"]).env, cli._parser().parse_args(["serve"]).model_version) == ("local", None)
+    monkeypatch.setenv(cli.SERVE_ENV_VAR, "dev")
+    monkeypatch.setenv(cli.SERVE_VERSION_VAR, "4")
+    args = cli._parser().parse_args(["serve"])
+    assert (args.env, args.model_version, args.request_log) == ("dev", 4, "table")
+    args = cli._parser().parse_args(["serve", "--env", "local", "--model-version", "2"])
+    assert (args.env, args.model_version) == ("local", 2)
+    assert cli._parser().parse_args(["status"]).env == "local", "only serve reads the container's variables"

@@ -11,7 +11,7 @@ stage     run one stage by name, in this process and without the Data Factory ru
 status    champion / challenger versions, last runs, row counts (``--json`` for machines)
 report    HTML report: metric per batch, drift per feature, champion timeline (logged to MLflow)
 rollback  make @previous_champion the @champion again
-serve     serve @champion over HTTP: every request logged, promotions followed
+serve     serve @champion over HTTP: every request logged, promotions followed (or one pinned version)
 engine    start, stop or show the warm local engine (one Spark + Delta that later commands reuse)
 
 Errors are one line on stderr and exit code 1; nothing half-written is left behind by a stage
@@ -28,6 +28,9 @@ from collections.abc import Sequence
 from .settings import ConfigError, environments, load_settings
 
 DEBUG_VAR = "MLOPS_DEBUG"
+# serve's defaults in a container: the environment it runs in, and the version it is pinned to.
+SERVE_ENV_VAR = "MLOPS_SERVE_ENV"
+SERVE_VERSION_VAR = "MLOPS_SERVE_MODEL_VERSION"
 
 
 def one_line(error: BaseException) -> str:
@@ -118,11 +121,23 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", parents=[common], help="write the HTML monitoring report")
     report.add_argument("--output", help="file to write (default: .local/reports/report.html)")
     commands.add_parser("rollback", parents=[common], help="restore @previous_champion as @champion")
-    serve = commands.add_parser("serve", parents=[common], help="serve @champion over HTTP (requests logged, promotions followed)")
+    # serve's own --env: in a container its default comes from the environment (an action shared
+    # through `common` would carry that default to every command).
+    serve_env = argparse.ArgumentParser(add_help=False)
+    serve_env.add_argument("--env", choices=_environments(), default=os.environ.get(SERVE_ENV_VAR) or "local",
+                           help=f"environment (default: ${SERVE_ENV_VAR}, else local)")
+    serve = commands.add_parser("serve", parents=[serve_env],
+                                help="serve @champion over HTTP (requests logged, promotions followed)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=_positive, default=5001, help="port (default: 5001)")
     serve.add_argument("--poll-seconds", type=float, default=5.0,
                        help="how often @champion is checked for a new version (default: 5)")
+    # The container (deploy/) is configured by environment: the same image runs in every environment.
+    serve.add_argument("--model-version", type=_positive, default=os.environ.get(SERVE_VERSION_VAR) or None,
+                       help=f"serve this registered version and never follow @champion (default: ${SERVE_VERSION_VAR}, "
+                            "else @champion)")
+    serve.add_argument("--request-log", choices=("table", "stdout"), default="table",
+                       help="where scored rows go: inference_log (table, default), or one JSON line each on stdout")
     engine = commands.add_parser("engine", parents=[common],
                                  help="start, stop or show the warm local engine that commands reuse")
     engine.add_argument("action", choices=("start", "stop", "status"))
