@@ -32,9 +32,15 @@ CONTAINER_FILES = [
     "azure-pipelines/templates/pin-serving.yml", "tests/unit/test_container.py", "tests/unit/kustomize_build.py",
     "tests/schemas",
 ]
+# What observability=datadog adds: the emitter evaluate_metrics calls, the monitors and the webhook as
+# versioned JSON, their checks and their document.
+DATADOG_FILES = [
+    "src/{package}/monitoring/datadog.py", "monitoring", "tests/unit/test_datadog.py",
+    "tests/unit/test_datadog_definitions.py", "docs/observability.md",
+]
 
 # variable -> chosen value -> {"remove": [paths], "rename": {source: target}}
-# Paths are relative to the project root and use "/".
+# Paths are relative to the project root and use "/"; "{package}" stands for the package's folder.
 OPTION_FILES = {
     "branching_model": {
         "gitflow": {
@@ -64,6 +70,10 @@ OPTION_FILES = {
         "none": {"remove": CONTAINER_FILES, "rename": {}},
         "databricks": {"remove": CONTAINER_FILES, "rename": {}},
         "container": {"remove": [], "rename": {}},
+    },
+    "observability": {
+        "none": {"remove": DATADOG_FILES, "rename": {}},
+        "datadog": {"remove": [], "rename": {}},
     },
     "problem_type": {
         "classification": {"remove": [], "rename": {}},
@@ -100,12 +110,14 @@ FILES_TO_EDIT = ["data_source.py", "cleaning.py", "features.py", "model.py"]
 
 def actions_for(context):
     """The (removals, renames) the answers in ``context`` call for."""
+    package = str(context.get("__package_name", ""))
     removals = []
     renames = []
     for variable, by_value in OPTION_FILES.items():
         chosen = by_value.get(str(context.get(variable, "")), {})
-        removals.extend(chosen.get("remove", []))
-        renames.extend(chosen.get("rename", {}).items())
+        removals.extend(path.format(package=package) for path in chosen.get("remove", []))
+        renames.extend((source.format(package=package), target.format(package=package))
+                       for source, target in chosen.get("rename", {}).items())
     return removals, renames
 
 

@@ -39,6 +39,7 @@ CHOICES = {
     "smoke_run_in_prod": ("no", "yes"),
     "data_source": ("simulator", "files", "table"),
     "serving": ("none", "databricks", "container"),
+    "observability": ("none", "datadog"),
 }
 
 METRICS = {

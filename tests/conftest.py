@@ -54,6 +54,7 @@ NON_DEFAULT_ANSWERS = {
     "dev_trigger": "started",
     "smoke_run_in_prod": "yes",
     "serving": "container",
+    "observability": "datadog",
 }
 
 

@@ -407,7 +407,7 @@ def test_post_hook_table_covers_every_choice():
     pre = load_hook("pre_gen_project", answers())
     assert set(hook.OPTION_FILES["branching_model"]) == {"gitflow", "trunk"}
     assert set(hook.OPTION_FILES["problem_type"]) == {"classification", "regression"}
-    for variable in ("orchestrator", "data_source", "serving"):
+    for variable in ("orchestrator", "data_source", "serving", "observability"):
         assert set(hook.OPTION_FILES[variable]) == set(pre.CHOICES[variable]), variable
 
 

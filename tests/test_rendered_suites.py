@@ -37,6 +37,9 @@ RENDERS = {
         # The CD's other answers: dev's daily trigger started, and a smoke run in prod too.
         "dev_trigger": "started",
         "smoke_run_in_prod": "yes",
+        # Each decision's figures sent to Datadog: the emitter runs inside the whole loop (with no
+        # Agent listening, as on a laptop).
+        "observability": "datadog",
     },
 }
 # The renders whose user files are replaced: the fixture's data_source.py, cleaning.py,

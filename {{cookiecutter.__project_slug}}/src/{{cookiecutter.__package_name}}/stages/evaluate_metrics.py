@@ -2,6 +2,9 @@
 metrics measured and write one row to ``monitoring_decisions``: satisfactory, retrain or alert,
 the rule that fired and every number it looked at. Data Factory reads that row (view
 ``latest_decision``) and calls the training pipeline on ``retrain``.
+{%- if cookiecutter.observability == 'datadog' %}
+Once the row is written, the run's figures go to Datadog (``monitoring/datadog.py``).
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -13,6 +16,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from .. import tables
+{%- if cookiecutter.observability == 'datadog' %}
+from ..monitoring import datadog
+{%- endif %}
 from ..monitoring.rules import Evidence, Rules, decide, retrain_history
 from ..records import now
 from .deploy import version_of_run
@@ -48,6 +54,9 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     row = (settings.model_name, champion, evidence.batch_id or "", decision.decision, decision.rule,
            json.dumps(decision.inputs, default=str, sort_keys=True), ctx.pipeline_run_id, now())
     tables.append_rows(spark, settings, "monitoring_decisions_log", [row], DECISIONS_SCHEMA)
+{%- if cookiecutter.observability == 'datadog' %}
+    datadog.report(settings, evidence, decision, rules)
+{%- endif %}
     return {"decision": decision.decision, "rule": decision.rule, "batch_id": evidence.batch_id or "",
             "model_version": champion, "production": evidence.batch_production,
             "evidence": summary(evidence, decision.inputs.get("fired", []))}
