@@ -32,10 +32,16 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def batches(spark: SparkSession, settings: Settings) -> list[str]:
-    """Every online batch in inference_log, oldest first (on Databricks, finished days collected first)."""
+def refresh(spark: SparkSession, settings: Settings) -> None:
+    """On Databricks, the endpoint's finished days that inference_log lacks are copied in (locally the
+    API writes inference_log itself)."""
     if on_databricks():
         collect(spark, settings)
+
+
+def batches(spark: SparkSession, settings: Settings) -> list[str]:
+    """Every online batch in inference_log, oldest first (on Databricks, finished days collected first)."""
+    refresh(spark, settings)
     log = spark.table(settings.table("inference_log"))
     online = log.where(F.col("batch_id").startswith(inference.ONLINE_BATCH_PREFIX)).select("batch_id").distinct()
     return sorted(row[0] for row in online.collect())

@@ -84,6 +84,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if batch is None:
         return result
     if inference.is_online(batch):
+        online.refresh(spark, settings)  # named by hand on Databricks: copied from the endpoint first
         return {**result, "rows_scored": online.count(spark, settings, batch, version)}
     try:
         flagged, extra = checked_rows(spark, settings, batch)
