@@ -8,6 +8,8 @@ directory is.
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +58,21 @@ NON_DEFAULT_ANSWERS = {
     "serving": "container",
     "observability": "datadog",
 }
+
+
+def assert_own_checks_pass(project: Path, tests: list[str], lint: tuple[str, ...] = ("src", "tests", "scripts"),
+                           timeout: int = 900) -> None:
+    """A render's own ``tests`` pass, none skipped or deselected, and ruff is clean on ``lint``: for
+    the checks of an answer that need no Spark, run here rather than in another rendered suite."""
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests],
+                         cwd=project, capture_output=True, text=True, timeout=timeout, check=False)
+    tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
+    assert run.returncode == 0, tail
+    last = run.stdout.splitlines()[-1]
+    assert " passed" in last and "skipped" not in last and "deselected" not in last, tail
+    ruff = subprocess.run([sys.executable, "-m", "ruff", "check", *lint], cwd=project, capture_output=True,
+                          text=True, timeout=120, check=False)
+    assert ruff.returncode == 0, ruff.stdout[-2000:]
 
 
 def pytest_configure(config):

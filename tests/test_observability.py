@@ -5,13 +5,11 @@ a real UDP socket, the definitions read into Datadog's API models (tests/unit/te
 decision rules, and ruff. None of them needs Spark, so they run here rather than in another rendered
 suite; the regression render of tests/test_rendered_suites.py runs the whole loop with the emitter."""
 
-import subprocess
-import sys
 import tomllib
 
 import pytest
 
-from conftest import NON_DEFAULT_ANSWERS, answers, load_hook
+from conftest import NON_DEFAULT_ANSWERS, answers, assert_own_checks_pass, load_hook
 
 DATADOG_FILES = load_hook("post_gen_project", answers()).DATADOG_FILES
 CHECKS = ["tests/unit/test_datadog.py", "tests/unit/test_datadog_definitions.py", "tests/unit/test_rules.py"]
@@ -54,12 +52,4 @@ def test_a_datadog_render_passes_its_own_checks(cookies, context):
     stage = (project / "src" / package / "stages" / "evaluate_metrics.py").read_text()
     assert "    datadog.report(settings, evidence, decision, rules)\n" in stage
     assert "[docs/observability.md](docs/observability.md)" in (project / "README.md").read_text()
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CHECKS],
-                         cwd=project, capture_output=True, text=True, timeout=600, check=False)
-    tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
-    assert run.returncode == 0, tail
-    last = run.stdout.splitlines()[-1]
-    assert " passed" in last and "skipped" not in last and "deselected" not in last, tail
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "scripts"],
-                          cwd=project, capture_output=True, text=True, timeout=120, check=False)
-    assert lint.returncode == 0, lint.stdout[-2000:]
+    assert_own_checks_pass(project, CHECKS)

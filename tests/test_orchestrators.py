@@ -5,10 +5,9 @@ adf/ (loaded as the Databricks CLI loads them), of its CD and of adf/ pass. Thos
 Spark, so they run here rather than in a third rendered suite: the rest of its suite is the same
 code as the example's."""
 
-import subprocess
-import sys
-
 import yaml
+
+from conftest import assert_own_checks_pass
 
 WORKFLOWS = {"orchestrator": "databricks_workflows", "branching_model": "trunk", "dev_trigger": "started",
              "smoke_run_in_prod": "yes"}
@@ -24,17 +23,8 @@ def test_a_workflows_render_validates_its_jobs_and_its_cd(cookies):
     assert not [path for path in FACTORY_ONLY if (project / path).exists()]
     deploy = (project / "azure-pipelines" / "templates" / "deploy.yml").read_text()
     assert "AzureResourceManagerTemplateDeployment" not in deploy and "databricks bundle run" in deploy
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/unit/test_workflows.py", "tests/unit/test_ci_definitions.py", "tests/adf/test_factory_structure.py"],
-        cwd=project, capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
-    assert run.returncode == 0, tail
-    assert " passed" in run.stdout.splitlines()[-1] and "skipped" not in run.stdout.splitlines()[-1], tail
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "scripts", "resources"],
-                          cwd=project, capture_output=True, text=True, timeout=120, check=False)
-    assert lint.returncode == 0, lint.stdout[-2000:]
+    assert_own_checks_pass(project, ["tests/unit/test_workflows.py", "tests/unit/test_ci_definitions.py",
+                                     "tests/adf/test_factory_structure.py"], lint=("src", "tests", "scripts", "resources"))
 
 
 def test_a_data_factory_render_has_no_jobs_of_its_own(cookies):

