@@ -42,9 +42,14 @@ def refresh(spark: SparkSession, settings: Settings) -> None:
 def batches(spark: SparkSession, settings: Settings) -> list[str]:
     """Every online batch in inference_log, oldest first (on Databricks, finished days collected first)."""
     refresh(spark, settings)
+    return sorted(_logged(spark, settings))
+
+
+def _logged(spark: SparkSession, settings: Settings) -> set[str]:
+    """The online batches inference_log holds."""
     log = spark.table(settings.table("inference_log"))
     online = log.where(F.col("batch_id").startswith(inference.ONLINE_BATCH_PREFIX)).select("batch_id").distinct()
-    return sorted(row[0] for row in online.collect())
+    return {row[0] for row in online.collect()}
 
 
 def finished(batch: str) -> bool:
@@ -63,9 +68,7 @@ def collect(spark: SparkSession, settings: Settings) -> list[str]:
     endpoint = settings.serving.get("endpoint")
     if not endpoint:
         return []
-    log = spark.table(settings.table("inference_log"))
-    have = {r[0] for r in log.where(F.col("batch_id").startswith(inference.ONLINE_BATCH_PREFIX))
-            .select("batch_id").distinct().collect()}
+    have = _logged(spark, settings)
     payload = spark.table(serving.payload_table(settings)).where(F.col("request_date") < F.lit(today()))
     days = {inference.online_batch(r[0]) for r in payload.select("request_date").distinct().collect()}
     missing = sorted(days - have)
