@@ -33,6 +33,7 @@ CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
 CHOICES = {
     "problem_type": ("classification", "regression"),
+    "model_library": ("scikit-learn", "spark-ml"),
     "orchestrator": ("data_factory", "databricks_workflows"),
     "branching_model": ("gitflow", "trunk"),
     "dev_trigger": ("stopped", "started"),
@@ -537,6 +538,16 @@ def check_serving_names(context):
     return []
 
 
+def check_serving_library(context):
+    """Online serving answers request by request from a scikit-learn model in the process; a Spark ML
+    model is scored in batches on the cluster only."""
+    serving, library = answer(context, "serving"), answer(context, "model_library")
+    if library == "spark-ml" and serving not in ("none", ""):
+        return [("serving", f"{serving!r} serves scikit-learn models only; with model_library 'spark-ml' "
+                            "answer 'none' (batches are scored on the cluster)")]
+    return []
+
+
 CHECKS = (
     check_display_name,
     check_project_slug,
@@ -553,6 +564,7 @@ CHECKS = (
     check_integer_ranges,
     check_unity_catalog_names,
     check_serving_names,
+    check_serving_library,
 )
 
 

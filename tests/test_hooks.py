@@ -108,6 +108,9 @@ INVALID_ANSWERS = [
                  id="kubernetes-name-override-with-underscore"),
     pytest.param({"serving": "container", "__kubernetes_name": "k" * 53}, "__kubernetes_name",
                  id="kubernetes-name-too-long"),
+    # online serving answers from a scikit-learn model only
+    pytest.param({"model_library": "spark-ml", "serving": "databricks"}, "serving", id="spark-ml-with-an-endpoint"),
+    pytest.param({"model_library": "spark-ml", "serving": "container"}, "serving", id="spark-ml-in-a-container"),
     # a display name whose derived names cannot work: one line, on the first of them
     pytest.param({"model_display_name": "null"}, "__registered_model_name", id="display-name-sql-reserved"),
     pytest.param({"model_display_name": "con"}, "__project_slug", id="display-name-windows-device"),

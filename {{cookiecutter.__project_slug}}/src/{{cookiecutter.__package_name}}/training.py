@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from . import features, tables
-from .evaluation import compute_metrics
+from .modelling import SCIKIT_LEARN, SPARK_ML
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -27,22 +27,47 @@ if TYPE_CHECKING:
 
 @dataclass
 class TrainingSet:
-    train: pd.DataFrame
-    holdout: pd.DataFrame
+    """The pinned training set, split out-of-time: as pandas frames for a scikit-learn model
+    (collected once), as Spark DataFrames for a Spark ML one (never collected). A model of the other
+    library (a champion logged before model.py changed library) gets the holdout converted."""
+
     features_version: int
     silver_version: int
     features_frame: DataFrame
     silver_frame: DataFrame
+    train_rows: int
+    holdout_rows: int
+    train: pd.DataFrame | None = None
+    holdout: pd.DataFrame | None = None
+    train_frame: DataFrame | None = None
+    holdout_frame: DataFrame | None = None
 
     @property
     def data_version(self) -> str:
         return f"features@v{self.features_version},silver@v{self.silver_version}"
 
+    def train_pandas(self) -> pd.DataFrame:
+        if self.train is None:
+            self.train = self.train_frame.toPandas()
+        return self.train
+
+    def holdout_pandas(self) -> pd.DataFrame:
+        if self.holdout is None:
+            self.holdout = self.holdout_frame.toPandas()
+        return self.holdout
+
+    def holdout_spark(self) -> DataFrame:
+        if self.holdout_frame is None:
+            self.holdout_frame = self.features_frame.sparkSession.createDataFrame(self.holdout)
+        return self.holdout_frame
+
 
 def load_training_set(
-    spark: SparkSession, settings: Settings, features_version: int | None = None, silver_version: int | None = None
+    spark: SparkSession, settings: Settings, features_version: int | None = None, silver_version: int | None = None,
+    library: str = SCIKIT_LEARN,
 ) -> TrainingSet:
-    """Features joined with their labels at pinned versions (the current ones unless given)."""
+    """Features joined with their labels at pinned versions (the current ones unless given), split
+    for a model of ``library``."""
     features_table, silver_table = settings.table("features"), settings.table("silver")
     fv = tables.table_version(spark, features_table) if features_version is None else int(features_version)
     sv = tables.table_version(spark, silver_table) if silver_version is None else int(silver_version)
@@ -55,19 +80,52 @@ def load_training_set(
     if window:
         recent = sorted(r[0] for r in joined.select("batch_id").distinct().collect())[-int(window):]
         joined = joined.where(joined.batch_id.isin(recent))
-    frame = joined.select(*keys, *features.FEATURE_COLUMNS, settings.target_column).toPandas()
+    joined = joined.select(*keys, *features.FEATURE_COLUMNS, settings.target_column)
+    pinned = {"features_version": fv, "silver_version": sv, "features_frame": features_frame,
+              "silver_frame": silver_frame}
+    if library == SPARK_ML:
+        train, holdout, rows = split_out_of_time_in_spark(joined, settings)
+        return TrainingSet(**pinned, train_rows=rows - holdout_size(rows, settings), holdout_rows=holdout_size(rows, settings),
+                           train_frame=train, holdout_frame=holdout)
+    frame = joined.toPandas()
     if frame.empty:
-        raise ValueError("the training set is empty: run ingest, clean and features first")
+        raise ValueError(EMPTY)
     train, holdout = split_out_of_time(frame, settings)
-    return TrainingSet(train, holdout, fv, sv, features_frame, silver_frame)
+    return TrainingSet(**pinned, train_rows=len(train), holdout_rows=len(holdout), train=train, holdout=holdout)
+
+
+EMPTY = "the training set is empty: run ingest, clean and features first"
+
+
+def holdout_size(rows: int, settings: Settings) -> int:
+    """The holdout's rows: the newest ``holdout_fraction`` of the set, at least one."""
+    return max(1, math.ceil(rows * settings.training_rules.holdout_fraction))
 
 
 def split_out_of_time(frame: pd.DataFrame, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The newest ``holdout_fraction`` of rows (by timestamp, then id) is the holdout."""
-    fraction = settings.training_rules.holdout_fraction
     ordered = frame.sort_values([settings.timestamp_column, settings.id_column], kind="mergesort")
-    cut = len(ordered) - max(1, math.ceil(len(ordered) * fraction))
+    cut = len(ordered) - holdout_size(len(ordered), settings)
     return ordered.iloc[:cut].reset_index(drop=True), ordered.iloc[cut:].reset_index(drop=True)
+
+
+def split_out_of_time_in_spark(frame: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame, int]:
+    """:func:`split_out_of_time` without collecting: the holdout starts at the (timestamp, id) of
+    its oldest row, found by one sort of the two keys. Returns (train, holdout, rows)."""
+    from pyspark.sql import functions as F
+
+    timestamp, key = settings.timestamp_column, settings.id_column
+    frame = frame.cache()
+    rows = frame.count()
+    if not rows:
+        raise ValueError(EMPTY)
+    # The timestamp travels as text, read back in the session's time zone: the same instant
+    # whatever time zone this Python process is in.
+    first = (frame.select(timestamp, key).orderBy(timestamp, key).offset(rows - holdout_size(rows, settings))
+             .select(F.col(timestamp).cast("string").alias("at"), key).first())
+    position = F.struct(F.col(timestamp).alias("at"), F.col(key).alias("key"))
+    start = F.struct(F.lit(first["at"]).cast("timestamp").alias("at"), F.lit(first[key]).alias("key"))
+    return frame.where(position < start), frame.where(position >= start), rows
 
 
 def inputs(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,11 +140,6 @@ def predict(model: Any, frame: pd.DataFrame, settings: Settings) -> tuple[Any, A
         score = model.predict_proba(x)[:, 1]
         return (score >= 0.5).astype(int), score
     return model.predict(x), None
-
-
-def score(model: Any, frame: pd.DataFrame, settings: Settings) -> dict[str, float]:
-    prediction, probability = predict(model, frame, settings)
-    return compute_metrics(settings.problem_type, frame[settings.target_column].to_numpy(), prediction, probability)
 
 
 def model_requirements(model: Any) -> list[str]:

@@ -21,7 +21,7 @@ import cloudpickle
 import pandas as pd
 from pyspark.sql import functions as F
 
-from . import features
+from . import features, modelling
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -43,6 +43,11 @@ class LoadedModel:
     version: str
     model: Any
 
+    @property
+    def library(self) -> str:
+        return modelling.library_of(self.model)
+
+
 def load(settings: Settings, version: str) -> LoadedModel:
     """The registered ``version`` of the project's model, as the estimator it was logged as."""
     # Imported here, not above: every Python worker that scores imports this module (the UDF
@@ -52,7 +57,7 @@ def load(settings: Settings, version: str) -> LoadedModel:
     uri = f"models:/{settings.model_name}/{version}"
     cached = (mlflow.get_tracking_uri(), uri)
     if cached not in _LOADED:
-        _LOADED[cached] = LoadedModel(settings.model_name, str(version), mlflow.sklearn.load_model(uri))
+        _LOADED[cached] = LoadedModel(settings.model_name, str(version), modelling.load(uri))
     return _LOADED[cached]
 
 
@@ -89,8 +94,11 @@ def score(frame: DataFrame, loaded: LoadedModel, settings: Settings) -> DataFram
     """``frame`` (id, timestamp, features, …) with ``prediction`` and ``probability`` added.
 
     Classifiers: ``probability`` of the positive class and ``prediction`` = probability >= 0.5
-    (the rule of the gate); regressors: ``prediction`` and a null ``probability``.
+    (the rule of the gate); regressors: ``prediction`` and a null ``probability``. A Spark ML model
+    scores with its own ``transform`` (its prediction is its own decision rule).
     """
+    if loaded.library == modelling.SPARK_ML:
+        return modelling.transform(loaded.model, frame, settings)
     payload = cloudpickle.dumps(loaded.model)
     key = hashlib.sha256(payload).hexdigest()
     names = list(features.FEATURE_COLUMNS)

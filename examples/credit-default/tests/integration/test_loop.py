@@ -23,7 +23,7 @@ from mlflow import MlflowClient
 from pyspark.sql import functions as F
 
 import credit_default
-from credit_default import features, registry, simulator, sources
+from credit_default import features, modelling, registry, simulator, sources
 from credit_default.cli import main
 from credit_default.loop import run_loop, table
 from credit_default.orchestration.runner import PipelineFailed, run_factory_pipeline, run_pipeline
@@ -261,12 +261,19 @@ def _post(port: int, payload: object) -> tuple[int, dict]:
 
 def test_serve_answers_logs_every_request_and_follows_a_promotion_without_a_failed_request(steps, spark, project):
     port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "credit_default", "serve", "--port", str(port), "--poll-seconds", "0.5"],
-        # The package from this checkout, installed or not.
-        env={**os.environ, "PYTHONPATH": str(Path(credit_default.__file__).resolve().parents[1])},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    command = [sys.executable, "-m", "credit_default", "serve", "--port", str(port), "--poll-seconds", "0.5"]
+    # The package from this checkout, installed or not.
+    env = {**os.environ, "PYTHONPATH": str(Path(credit_default.__file__).resolve().parents[1])}
+    if modelling.library_of_version(f"models:/{project.model_name}/2") == modelling.SPARK_ML:
+        # The API serves scikit-learn models only: a Spark ML champion is refused before the port
+        # opens, in one line that says where its rows are scored instead.
+        refused = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, check=False)
+        lines = (refused.stderr or refused.stdout).strip().splitlines()
+        assert refused.returncode != 0 and len(lines) == 1, refused.stderr[-2000:]
+        assert "Spark ML model" in lines[0] and "execute" in lines[0]
+        return
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
     client = MlflowClient()
     try:
         deadline = time.monotonic() + 120

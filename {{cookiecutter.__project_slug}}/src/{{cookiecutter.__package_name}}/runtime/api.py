@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .. import features, inference, warehouse
+from .. import features, inference, modelling, warehouse
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -80,6 +80,10 @@ class Champions:
             version = registry.get_version(client, self.settings.model_name, self.pinned).version
         if self.current is not None and self.current.version == version:
             return False
+        if modelling.library_of_version(f"models:/{self.settings.model_name}/{version}") == modelling.SPARK_ML:
+            # A request would wait on a Spark job; Spark ML versions are scored in batches (execute).
+            raise RuntimeError(f"version {version} of {self.settings.model_name} is a Spark ML model: the API "
+                               "serves scikit-learn models only; score it with `execute` (docs/serving.md)")
         self.current = Champion(version, inference.load(self.settings, version).model)
         return True
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import mlflow
 from mlflow import MlflowClient
 
-from .. import evaluation, registry
+from .. import evaluation, modelling, registry
 from ..records import Metric, write_metrics
-from ..training import load_training_set, score
+from ..training import load_training_set
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -32,14 +32,17 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if not wanted:
         raise LookupError(f"no version of {name} was registered by run {ctx.pipeline_run_id}: run train first")
     candidate = registry.get_version(client, name, wanted)
+    candidate_model = modelling.load(f"models:/{name}/{wanted}")
     data = load_training_set(
-        spark, settings, candidate.tags.get("features_version"), candidate.tags.get("silver_version")
+        spark, settings, candidate.tags.get("features_version"), candidate.tags.get("silver_version"),
+        library=modelling.library_of(candidate_model),
     )
-    candidate_metrics = score(mlflow.sklearn.load_model(f"models:/{name}/{wanted}"), data.holdout, settings)
+    candidate_metrics = modelling.score_holdout(candidate_model, data, settings).metrics
     champion = registry.version_by_alias(client, name, registry.CHAMPION)
     champion_metrics = None
     if champion is not None and champion.version != wanted:
-        champion_metrics = score(mlflow.sklearn.load_model(f"models:/{name}@{registry.CHAMPION}"), data.holdout, settings)
+        champion_model = modelling.load(f"models:/{name}@{registry.CHAMPION}")
+        champion_metrics = modelling.score_holdout(champion_model, data, settings).metrics
     result = evaluation.gate(settings.problem_type, settings.training_rules.gate, candidate_metrics, champion_metrics)
 
     client.set_model_version_tag(name, wanted, registry.TAG_GATE, "passed" if result.passed else "failed")

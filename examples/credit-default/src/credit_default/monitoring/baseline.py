@@ -20,7 +20,7 @@ from pyspark.sql import types as T
 from .. import features, tables
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from pyspark.sql import DataFrame, SparkSession
 
     from ..settings import Settings
 
@@ -97,6 +97,42 @@ def compute(frame: pd.DataFrame, prediction: np.ndarray, model_version: str, bin
     numeric[PREDICTION] = numeric_baseline(prediction, bins)
     categorical = {name: categorical_baseline(frame[name]) for name in features.CATEGORICAL_FEATURES}
     return Baseline(str(model_version), len(frame), numeric, categorical)
+
+
+def compute_in_spark(frame: DataFrame, prediction_column: str, model_version: str, bins: int) -> Baseline:
+    """:func:`compute` without collecting the holdout (a Spark ML model's): the quantile edges and
+    percentile points from ``percentile_approx`` (to 1/10,000 of the rows), then every share counted
+    in one pass with the bins production batches are measured by (``drift.bin_counts``)."""
+    from .drift import bin_counts
+
+    numeric_names = [n for n in features.FEATURE_COLUMNS if n not in features.CATEGORICAL_FEATURES]
+    columns = {name: prediction_column if name == PREDICTION else name for name in [*numeric_names, PREDICTION]}
+    edges_at, points_at = list(np.linspace(0, 1, bins + 1)[1:-1]), list(CDF_POINTS)
+    quantiles = frame.agg(
+        F.count(F.lit(1)).alias("rows"),
+        *[F.percentile_approx(F.col(column).cast("double"), [*edges_at, *points_at], 10_000).alias(name)
+          for name, column in columns.items()],
+    ).first()
+    skeleton = Baseline(str(model_version), quantiles["rows"], {}, {n: {} for n in features.CATEGORICAL_FEATURES})
+    for name in columns:
+        found = quantiles[name] or []
+        skeleton.numeric[name] = NumericBaseline(
+            [float(e) for e in np.unique(found[: len(edges_at)])], {}, [float(p) for p in np.unique(found[len(edges_at):])])
+    counts = bin_counts(frame, skeleton, prediction_column)
+    total = skeleton.rows
+    for name, numeric in skeleton.numeric.items():
+        numeric.proportions = {b: n / total for b, n in sorted(counts.get((name, "bin"), {}).items())}
+        fine = {b: n for b, n in counts.get((name, "cdf"), {}).items() if b != NULL_BIN}
+        present = sum(fine.values())
+        running, numeric.cdf = 0, []
+        for j in range(len(numeric.cdf_points)):
+            running += fine.get(j, 0)
+            numeric.cdf.append(running / present if present else 0.0)
+        if not numeric.edges and not present:  # a column of nulls only, as numeric_baseline says
+            numeric.proportions, numeric.cdf_points, numeric.cdf = ({NULL_BIN: 1.0} if total else {}), [], []
+    for name in skeleton.categorical:
+        skeleton.categorical[name] = {k: n / total for k, n in counts.get((name, "category"), {}).items()}
+    return skeleton
 
 
 def _rows(settings: Settings, baseline: Baseline, recorded_at) -> list[tuple]:

@@ -12,15 +12,14 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.data.delta_dataset_source import DeltaDatasetSource
 from mlflow.data.spark_dataset import SparkDataset
-from mlflow.models import infer_signature
 
 from .. import model as model_module
+from .. import modelling
 from ..monitoring import baseline
 from ..monitoring.rules import Rules
 from ..records import now
 from ..registry import TAG_RUN
-from ..evaluation import compute_metrics
-from ..training import git_commit, inputs, load_training_set, model_requirements, predict
+from ..training import git_commit, inputs, load_training_set
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -30,13 +29,12 @@ if TYPE_CHECKING:
 
 def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     settings = ctx.settings
-    data = load_training_set(spark, settings)
     params = dict(settings.training_rules.model_params)
     estimator = model_module.build_model(settings, params)
-    estimator.fit(inputs(data.train), data.train[settings.target_column])
-    holdout_prediction, holdout_probability = predict(estimator, data.holdout, settings)
-    holdout_metrics = compute_metrics(settings.problem_type, data.holdout[settings.target_column].to_numpy(),
-                                      holdout_prediction, holdout_probability)
+    data = load_training_set(spark, settings, library=modelling.library_of(estimator))
+    fitted = modelling.fit(estimator, data, settings)
+    holdout = modelling.score_holdout(fitted, data, settings)
+    holdout_metrics = holdout.metrics
     commit = git_commit(settings)
     with mlflow.start_run(run_name=ctx.stage) as run:
         ctx.record.mlflow_run_id = run.info.run_id
@@ -56,8 +54,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
                 "seed": settings.seed,
                 "features_version": data.features_version,
                 "silver_version": data.silver_version,
-                "train_rows": len(data.train),
-                "holdout_rows": len(data.holdout),
+                "train_rows": data.train_rows,
+                "holdout_rows": data.holdout_rows,
                 "holdout_fraction": settings.training_rules.holdout_fraction,
             }
         )
@@ -68,22 +66,8 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
             dataset = _DeltaVersion(frame, settings.table(table), version)
             mlflow.log_input(dataset, context=context)
         mlflow.log_metrics({f"holdout_{name}": value for name, value in holdout_metrics.items()})
-        example = inputs(data.train.head(5))
-        # As a pyfunc (a serving endpoint, MLflow's own server) a classifier answers the probability
-        # of each class, which the inference log and the drift of the prediction need.
-        served = "predict_proba" if settings.is_classification else "predict"
-        signature = infer_signature(example, getattr(estimator, served)(example))
-        logged = mlflow.sklearn.log_model(
-            estimator,
-            name="model",
-            signature=signature,
-            input_example=example,
-            pyfunc_predict_fn=served,
-            # skops (MLflow 3's default) refuses the tree classes of gradient boosting.
-            serialization_format="cloudpickle",
-            pip_requirements=model_requirements(estimator),
-            registered_model_name=settings.model_name,
-        )
+        example = inputs(data.train.head(5) if data.train is not None else data.train_frame.limit(5).toPandas())
+        logged = modelling.log(fitted, example, settings, registered_model_name=settings.model_name)
     version = str(logged.registered_model_version)
     client = MlflowClient()
     for key, value in {
@@ -94,17 +78,13 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     }.items():
         client.set_model_version_tag(settings.model_name, version, key, str(value))
     # What production drift of this version is measured against (see monitoring/baseline.py).
-    reference = baseline.compute(
-        data.holdout, holdout_probability if holdout_probability is not None else holdout_prediction, version,
-        Rules.from_settings(settings).bins,
-    )
-    baseline.write(spark, settings, reference, now())
+    baseline.write(spark, settings, holdout.baseline(version, Rules.from_settings(settings).bins), now())
     return {
         "model_version": version,
         "mlflow_run_id": run.info.run_id,
         "data_version": data.data_version,
-        "train_rows": len(data.train),
-        "holdout_rows": len(data.holdout),
+        "train_rows": data.train_rows,
+        "holdout_rows": data.holdout_rows,
         settings.primary_metric: round(holdout_metrics[settings.primary_metric], 6),
     }
 
