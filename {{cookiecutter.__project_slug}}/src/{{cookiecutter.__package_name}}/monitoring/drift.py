@@ -127,7 +127,7 @@ def _shares(counts: dict) -> dict:
     return {k: v / total for k, v in counts.items()} if total else {}
 
 
-def _cdf(fine_counts: dict, points: int) -> list[float]:
+def cumulative_shares(fine_counts: dict, points: int) -> list[float]:
     """Share of non-null values at or below each percentile point (bin j holds values up to point j)."""
     present = {k: v for k, v in fine_counts.items() if k != NULL_BIN}
     total = sum(present.values())
@@ -147,7 +147,7 @@ def measure(
     results = []
     for name, numeric in baseline.numeric.items():
         value = psi(numeric.proportions, _shares(counts.get((name, "bin"), {})))
-        ks = ks_statistic(numeric.cdf, _cdf(counts.get((name, "cdf"), {}), len(numeric.cdf_points)))
+        ks = ks_statistic(numeric.cdf, cumulative_shares(counts.get((name, "cdf"), {}), len(numeric.cdf_points)))
         limit = prediction_psi_threshold if name == PREDICTION else psi_threshold
         results.append(FeatureDrift(name, "prediction" if name == PREDICTION else "numeric", value,
                                     ks_statistic=ks, drifted=value > limit, threshold=limit))

@@ -103,7 +103,7 @@ def compute_in_spark(frame: DataFrame, prediction_column: str, model_version: st
     """:func:`compute` without collecting the holdout (a Spark ML model's): the quantile edges and
     percentile points from ``percentile_approx`` (to 1/10,000 of the rows), then every share counted
     in one pass with the bins production batches are measured by (``drift.bin_counts``)."""
-    from .drift import bin_counts
+    from .drift import bin_counts, cumulative_shares
 
     numeric_names = [n for n in features.FEATURE_COLUMNS if n not in features.CATEGORICAL_FEATURES]
     columns = {name: prediction_column if name == PREDICTION else name for name in [*numeric_names, PREDICTION]}
@@ -122,13 +122,8 @@ def compute_in_spark(frame: DataFrame, prediction_column: str, model_version: st
     total = skeleton.rows
     for name, numeric in skeleton.numeric.items():
         numeric.proportions = {b: n / total for b, n in sorted(counts.get((name, "bin"), {}).items())}
-        fine = {b: n for b, n in counts.get((name, "cdf"), {}).items() if b != NULL_BIN}
-        present = sum(fine.values())
-        running, numeric.cdf = 0, []
-        for j in range(len(numeric.cdf_points)):
-            running += fine.get(j, 0)
-            numeric.cdf.append(running / present if present else 0.0)
-        if not numeric.edges and not present:  # a column of nulls only, as numeric_baseline says
+        numeric.cdf = cumulative_shares(counts.get((name, "cdf"), {}), len(numeric.cdf_points))
+        if not numeric.edges and not numeric.cdf_points:  # a column of nulls only, as numeric_baseline says
             numeric.proportions, numeric.cdf_points, numeric.cdf = ({NULL_BIN: 1.0} if total else {}), [], []
     for name in skeleton.categorical:
         skeleton.categorical[name] = {k: n / total for k, n in counts.get((name, "category"), {}).items()}
