@@ -27,10 +27,11 @@ from pathlib import Path
 
 CONTEXT = json.loads(r'''{{ cookiecutter | tojson }}''')
 
+# deploy/mlflow-server (the team tracking server) and tests/schemas/compose-spec stay in every render.
 CONTAINER_FILES = [
-    "Dockerfile", ".dockerignore", "deploy", "scripts/pin_serving_version.py", "azure-pipelines/pin-serving.yml",
-    "azure-pipelines/templates/pin-serving.yml", "tests/unit/test_container.py", "tests/unit/kustomize_build.py",
-    "tests/schemas",
+    "Dockerfile", ".dockerignore", "deploy/k8s", "deploy/argocd", "scripts/pin_serving_version.py",
+    "azure-pipelines/pin-serving.yml", "azure-pipelines/templates/pin-serving.yml", "tests/unit/test_container.py",
+    "tests/unit/kustomize_build.py", "tests/schemas/argo-cd",
 ]
 # What observability=datadog adds: the emitter evaluate_metrics calls, the monitors and the webhook as
 # versioned JSON, their checks and their document.
