@@ -38,14 +38,15 @@ def labelled(spark, settings):
 
 @pytest.fixture(scope="module")
 def fitted(labelled, settings):
-    """A small Spark ML pipeline over the numeric features, fitted on the batch."""
+    """A small Spark ML pipeline over the numeric features, fitted on the batch: logistic or linear
+    regression, whose training summary modelling.fit drops (see without_training_summary)."""
     frame, _ = labelled
     imputed = [f"{name}__imputed" for name in NUMERIC]
     learner = (LogisticRegression(maxIter=20) if settings.is_classification else LinearRegression(maxIter=20))
     pipeline = Pipeline(stages=[Imputer(inputCols=NUMERIC, outputCols=imputed, strategy="median"),
                                 VectorAssembler(inputCols=imputed, outputCol="features__vector"),
                                 learner.setFeaturesCol("features__vector").setLabelCol(settings.target_column)])
-    return pipeline.fit(frame)
+    return modelling.without_training_summary(pipeline.fit(frame))
 
 
 def test_the_library_is_told_by_the_estimator(fitted):

@@ -57,9 +57,26 @@ def library_of_version(uri: str) -> str:
 
 def fit(estimator: Any, data: TrainingSet, settings: Settings) -> Any:
     if library_of(estimator) == SPARK_ML:
-        return estimator.fit(data.train_frame)
+        return without_training_summary(estimator.fit(data.train_frame))
     train = data.train_pandas()
     return estimator.fit(train[list(features.FEATURE_COLUMNS)], train[settings.target_column])
+
+
+def without_training_summary(model: Any) -> Any:
+    """A fitted model with a training summary (logistic or linear regression) holds the session that
+    fitted it, and Spark 4.0 cannot serialise that session into the task of a later ``transform``
+    once it has run an observation (the pipeline's record counts do): "Task not serializable". A
+    saved and reloaded copy has no summary. Done on the local engine, whose disk this process
+    shares; models without a summary (trees, the default) are returned as they are."""
+    stages = getattr(model, "stages", [model])
+    if not _through_connect() or not any(getattr(stage, "hasSummary", False) for stage in stages):
+        return model
+    from pyspark.ml import PipelineModel
+
+    folder = os.path.join(tempfile.mkdtemp(prefix="spark-model-"), "model")
+    pipeline = model if isinstance(model, PipelineModel) else PipelineModel(stages=[model])
+    pipeline.write().save(folder)
+    return PipelineModel.load(folder)
 
 
 @dataclass
