@@ -28,6 +28,7 @@ import pgserver
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.__package_name }} import modelling
 from {{ cookiecutter.__package_name }}.orchestration import stages
 from {{ cookiecutter.__package_name }}.runtime.notebooks import run_notebook
 from {{ cookiecutter.__package_name }}.runtime.tracking import SERVER_VAR, configure_mlflow
@@ -153,7 +154,7 @@ def test_another_process_reads_the_same_champion_from_the_server(trained, tracki
     assert state["aliases"]["champion"] == trained["outputs"]["train"]["model_version"]
 
 
-def test_the_champion_comes_back_through_the_server_and_scores(trained, tracking_server, tmp_path):
+def test_the_champion_comes_back_through_the_server_and_scores(trained, tracking_server, tmp_path, spark):
     settings, client = trained["settings"], trained["client"]
     uri = f"models:/{settings.model_name}@champion"
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(tmp_path),
@@ -164,8 +165,12 @@ def test_the_champion_comes_back_through_the_server_and_scores(trained, tracking
                           for path in stored), stored
     # The model downloaded scores its own input example, logged with it.
     example = mlflow.models.Model.load(str(local)).load_input_example(str(local))
-    model = mlflow.sklearn.load_model(str(local))
-    assert len(model.predict(example)) == len(example) > 0
+    model = modelling.load(str(local))  # with the flavour it was logged with (model.py's library)
+    if modelling.library_of(model) == modelling.SPARK_ML:
+        scored = modelling.transform(model, spark.createDataFrame(example), settings).count()
+    else:
+        scored = len(model.predict(example))
+    assert scored == len(example) > 0
     run = client.get_run(client.get_model_version_by_alias(settings.model_name, "champion").run_id)
     assert run.data.params and run.data.metrics, "the training run's parameters and metrics are on the server"
 
