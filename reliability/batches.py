@@ -49,8 +49,9 @@ _VERSION = re.compile(r"version \d+")
 
 def _general(text: str, batch: str) -> str:
     """``text`` without what differs from one measurement to the next: the batch's name, run ids and
-    model versions (how many trainings ran before depends on the faults' retries)."""
-    return _VERSION.sub("version <n>", _RUN_ID.sub("<run id>", text.replace(batch, "<batch>")))
+    model versions (how many trainings ran before depends on the faults' retries). Run ids first: a
+    random id may hold the batch's name ('…9b01b0013b8d…')."""
+    return _VERSION.sub("version <n>", _RUN_ID.sub("<run id>", text).replace(batch, "<batch>"))
 
 
 def _stopped(done, facts, batch, table) -> tuple[bool, str]:

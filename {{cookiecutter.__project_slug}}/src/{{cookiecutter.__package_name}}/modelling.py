@@ -84,7 +84,7 @@ class ScoredHoldout:
     """A model's metrics on a holdout and what its drift baseline is computed from."""
 
     metrics: dict[str, float]
-    _baseline: Any  # () -> Baseline, given the version and the bins
+    _baseline: Any  # (model_version, bins) -> Baseline
 
     def baseline(self, model_version: str, bins: int) -> Baseline:
         return self._baseline(model_version, bins)
@@ -96,7 +96,7 @@ def score_holdout(model: Any, data: TrainingSet, settings: Settings) -> ScoredHo
     from .monitoring import baseline, performance
 
     if library_of(model) == SPARK_ML:
-        scored = transform(model, data.holdout_spark(), settings).cache()
+        scored = transform(model, data.holdout_spark(), settings)
         measured = performance.measure(scored, settings.target_column, settings.problem_type)
         measured.pop(performance.UNSCORED)
         column = "probability" if settings.is_classification else "prediction"

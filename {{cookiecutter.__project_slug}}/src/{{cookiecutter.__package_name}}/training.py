@@ -41,6 +41,7 @@ class TrainingSet:
     holdout: pd.DataFrame | None = None
     train_frame: DataFrame | None = None
     holdout_frame: DataFrame | None = None
+    cached: DataFrame | None = None  # the Spark rows both frames are read from
 
     @property
     def data_version(self) -> str:
@@ -55,6 +56,11 @@ class TrainingSet:
         if self.holdout is None:
             self.holdout = self.holdout_frame.toPandas()
         return self.holdout
+
+    def release(self) -> None:
+        """Free what the set cached on the cluster (a warm engine outlives the stage)."""
+        if self.cached is not None:
+            self.cached.unpersist()
 
     def holdout_spark(self) -> DataFrame:
         if self.holdout_frame is None:
@@ -84,9 +90,12 @@ def load_training_set(
     pinned = {"features_version": fv, "silver_version": sv, "features_frame": features_frame,
               "silver_frame": silver_frame}
     if library == SPARK_ML:
+        # Read several times (count, split, fit, holdout): cached on the cluster until release().
+        joined = joined.cache()
         train, holdout, rows = split_out_of_time_in_spark(joined, settings)
-        return TrainingSet(**pinned, train_rows=rows - holdout_size(rows, settings), holdout_rows=holdout_size(rows, settings),
-                           train_frame=train, holdout_frame=holdout)
+        return TrainingSet(**pinned, train_rows=rows - holdout_size(rows, settings),
+                           holdout_rows=holdout_size(rows, settings), train_frame=train, holdout_frame=holdout,
+                           cached=joined)
     frame = joined.toPandas()
     if frame.empty:
         raise ValueError(EMPTY)
@@ -115,7 +124,6 @@ def split_out_of_time_in_spark(frame: DataFrame, settings: Settings) -> tuple[Da
     from pyspark.sql import functions as F
 
     timestamp, key = settings.timestamp_column, settings.id_column
-    frame = frame.cache()
     rows = frame.count()
     if not rows:
         raise ValueError(EMPTY)

@@ -43,6 +43,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
     if champion is not None and champion.version != wanted:
         champion_model = modelling.load(f"models:/{name}@{registry.CHAMPION}")
         champion_metrics = modelling.score_holdout(champion_model, data, settings).metrics
+    data.release()
     result = evaluation.gate(settings.problem_type, settings.training_rules.gate, candidate_metrics, champion_metrics)
 
     client.set_model_version_tag(name, wanted, registry.TAG_GATE, "passed" if result.passed else "failed")

@@ -79,6 +79,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
         client.set_model_version_tag(settings.model_name, version, key, str(value))
     # What production drift of this version is measured against (see monitoring/baseline.py).
     baseline.write(spark, settings, holdout.baseline(version, Rules.from_settings(settings).bins), now())
+    data.release()
     return {
         "model_version": version,
         "mlflow_run_id": run.info.run_id,
