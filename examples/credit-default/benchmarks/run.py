@@ -22,12 +22,16 @@ memory included) and a throw-away local state, so the project's own ``.local/`` 
 4. The whole ``loop`` (batches, drift, retrain) against the Spark start-up time: how much of a
    local run is the work, not the session.
 5. Online latency of the champion (``serving.py``): the project's API against MLflow's scoring
-   server at 1, 8 and 32 concurrent clients.
+   server at 1, 8 and 32 concurrent clients (scikit-learn models: a Spark ML one is not served).
+6. Training at scale (``training.py``): the training pipeline on histories of 100k, 1M and 10M
+   rows with the project's model, and the driver's peak memory. ``--training-only`` runs this
+   part alone.
 
 Nothing is asserted on time: the figures depend on the machine. Usage::
 
     python benchmarks/run.py [--sizes 5000,5000,100000,1000000,10000000] [--scoring-rows 1000000]
-                             [--loop-batches 5] [--loop-rows 5000] [--quick] [--json PATH]
+                             [--loop-batches 5] [--loop-rows 5000] [--train-sizes 100000,1000000,10000000]
+                             [--training-only] [--quick] [--json PATH] [--doc docs/performance.md]
 """
 
 from __future__ import annotations
@@ -58,7 +62,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 
-from credit_default import features, inference, loop, registry, simulator, tables, training  # noqa: E402
+from credit_default import features, inference, loop, modelling, registry, simulator, tables, training  # noqa: E402
 from credit_default.orchestration.runner import run_execution, run_pipeline  # noqa: E402
 from credit_default.runtime.engine import ENGINE_VAR  # noqa: E402
 from credit_default.runtime.session import get_spark  # noqa: E402
@@ -66,9 +70,11 @@ from credit_default.runtime.tracking import configure_mlflow  # noqa: E402
 from credit_default.settings import CONF_DIR_VAR, load_settings  # noqa: E402
 from credit_default.stages.predict import checked_rows, scoring_rows  # noqa: E402
 from serving import bench_serving  # noqa: E402
+from training import bench_training  # noqa: E402
 
-DEFAULTS = {"sizes": "5000,5000,100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000}
-QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000}
+DEFAULTS = {"sizes": "5000,5000,100000,1000000,10000000", "scoring_rows": 1_000_000, "loop_batches": 5, "loop_rows": 5000,
+            "train_sizes": "100000,1000000,10000000"}
+QUICK = {"sizes": "2000,20000", "scoring_rows": 20_000, "loop_batches": 2, "loop_rows": 2000, "train_sizes": "20000"}
 EXECUTE_ROWS = 5000
 PACKAGE = "credit_default"
 REPEATS = 2
@@ -121,6 +127,12 @@ def bench_scoring(spark, settings, version: str, rows: int) -> dict:
     frame, count = scoring_frame(spark, settings, rows)
     names = list(features.FEATURE_COLUMNS)
     loaded = inference.load(settings, version)
+    if modelling.library_of_version(f"models:/{settings.model_name}/{version}") == modelling.SPARK_ML:
+        # A Spark ML model is scored by its own transform: no Python UDF or pandas to compare with.
+        seconds = {"ours": best_of(lambda: evaluate(inference.score(frame, loaded, settings)))}
+        frame.unpersist()
+        return {"rows": count, "partitions": SCORING_PARTITIONS, "seconds": seconds,
+                "rows_per_second": {"ours": count / seconds["ours"]}, "ours_vs_spark_udf": None, "ours_vs_pandas": None}
     # A classifier's pyfunc answers the probability of each class (train.py logs it so): the
     # positive one is taken, as ours returns it.
     classes = settings.is_classification
@@ -216,12 +228,10 @@ def prepare(spark, settings) -> float:
     return timed(lambda: run_pipeline(spark, settings, "training", echo=lambda line: log(f"  {line}")))
 
 
-def own_project(spark, settings, name: str):
-    """Settings of a project of its own in the benchmark's state, prepared like the first one, and
-    its training pipeline's time: the same 20,000 rows in a warm process.
-
-    A copy of ``conf/`` with the schema, registered model, experiment and landing folder suffixed
-    with ``name``; the notebooks read it through the conf-directory variable, as tests do."""
+def own_settings(settings, name: str):
+    """Settings of a project of its own in the benchmark's state: a copy of ``conf/`` with the
+    schema, registered model, experiment and landing folder suffixed with ``name``; the notebooks
+    read it through the conf-directory variable, as tests do."""
     conf = STATE / f"conf-{name}"
     shutil.copytree(settings.conf_dir, conf)
     project = yaml.safe_load((conf / "project.yml").read_text(encoding="utf-8"))
@@ -232,8 +242,51 @@ def own_project(spark, settings, name: str):
     (conf / "project.yml").write_text(yaml.safe_dump(project, sort_keys=False), encoding="utf-8")
     os.environ[CONF_DIR_VAR] = str(conf)
     own = load_settings("local")
-    log(f"project {name}: schema {own.schema}, model {own.model_name}, trained on the same history")
+    log(f"project {name}: schema {own.schema}, model {own.model_name}")
+    return own
+
+
+def own_project(spark, settings, name: str):
+    """A project of its own prepared like the first one, and its training pipeline's time: the
+    same 20,000 rows in a warm process."""
+    own = own_settings(settings, name)
     return own, prepare(spark, own)
+
+
+def scale_project(spark, settings):
+    """For the training at scale: a fresh project's settings, its tables and MLflow set up."""
+    def project(name: str):
+        own = own_settings(settings, name)
+        tables.apply_ddl(spark, own)
+        configure_mlflow(own)
+        return own
+    return project
+
+
+def machine(spark, load: float) -> dict:
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "spark": spark.version,
+        "driver_memory": spark.conf.get("spark.driver.memory", "1g (Spark default)"),
+        # Other processes on the machine skew every figure: the load at the start and end tells.
+        "load_average": [load, round(os.getloadavg()[0], 2)],
+    }
+
+
+def sizes(listed: str) -> list[int]:
+    return [int(size) for size in listed.split(",") if size.strip()]
+
+
+def run_training_only(args) -> dict:
+    settings = load_settings("local")
+    load = round(os.getloadavg()[0], 2)
+    began = time.perf_counter()
+    spark = get_spark(settings)
+    startup = time.perf_counter() - began
+    log(f"spark start-up: {startup:.1f}s")
+    scale = bench_training(spark, scale_project(spark, settings), sizes(args.train_sizes), log)
+    return {"machine": machine(spark, load), "spark_startup_seconds": startup, "training_at_scale": scale}
 
 
 def run(args) -> dict:
@@ -253,21 +306,19 @@ def run(args) -> dict:
                                                rows=args.loop_rows, echo=lambda line: log(f"  {line}")))
     version = registry.champion(MlflowClient(), settings.model_name).version
     log(f"online: our API and MLflow's scoring server on v{version}, one-row requests")
-    sample = (spark.table(settings.table("inference_log"))
-              .select(settings.id_column, settings.timestamp_column, *features.FEATURE_COLUMNS).limit(600).toPandas())
-    serving = bench_serving(PACKAGE, SOURCE, f"models:/{settings.model_name}/{version}", sample,
-                            list(features.FEATURE_COLUMNS), log=log)
+    uri = f"models:/{settings.model_name}/{version}"
+    serving = None
+    if modelling.library_of_version(uri) == modelling.SPARK_ML:
+        log("online: not measured, a Spark ML model is not served online")
+    else:
+        sample = (spark.table(settings.table("inference_log"))
+                  .select(settings.id_column, settings.timestamp_column, *features.FEATURE_COLUMNS).limit(600).toPandas())
+        serving = bench_serving(PACKAGE, SOURCE, uri, sample, list(features.FEATURE_COLUMNS), log=log)
     execution_project, warm_training_seconds = own_project(spark, settings, "execution")
-    execution = bench_execution(spark, execution_project, [int(size) for size in args.sizes.split(",")], startup)
+    execution = bench_execution(spark, execution_project, sizes(args.sizes), startup)
+    scale = bench_training(spark, scale_project(spark, settings), sizes(args.train_sizes), log)
     return {
-        "machine": {
-            "cores": os.cpu_count(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-            "spark": spark.version,
-            "driver_memory": spark.conf.get("spark.driver.memory", "1g (Spark default)"),
-            # Other processes on the machine skew every figure: the load at the start and end tells.
-            "load_average": [load, round(os.getloadavg()[0], 2)],
-        },
+        "machine": machine(spark, load),
         "spark_startup_seconds": startup,
         "training_pipeline_seconds": training_seconds,
         "training_ratio_to_spark_startup": training_seconds / startup,
@@ -280,17 +331,45 @@ def run(args) -> dict:
         "loop": {"batches": args.loop_batches, "rows": args.loop_rows, "drift_at": DRIFT_AT,
                  "seconds": loop_seconds, "ratio_to_spark_startup": loop_seconds / startup},
         "serving": serving,
+        "training_at_scale": scale,
     }
 
 
 def summary(r: dict) -> str:
-    m, s, lp = r["machine"], r["scoring"], r["loop"]
+    m = r["machine"]
     lines = [
         "=" * 72,
         "BENCHMARK SUMMARY",
         f"machine            {m['cores']} cores, {m['memory_gb']} GiB, Spark {m['spark']}, "
         f"driver memory {m['driver_memory']}, load average {m['load_average'][0]} at start, {m['load_average'][1]} at end",
         f"spark start-up     {r['spark_startup_seconds']:8.1f} s",
+    ]
+    if "scoring" in r:
+        lines += summary_of_the_loop(r)
+    lines += summary_of_training(r["training_at_scale"])
+    lines.append("=" * 72)
+    return "\n".join(lines)
+
+
+def megabytes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} MB"
+
+
+def summary_of_training(results: list[dict]) -> list[str]:
+    lines = ["", "training at scale: the training pipeline on a history of each size, the project's model",
+             f"  {'rows':>12}  {'library':<12}  {'pipeline s':>10}  {'train s':>8}  {'JVM peak':>10}  {'Python peak':>11}"]
+    for t in results:
+        train = "-" if t["train_seconds"] is None else f"{t['train_seconds']:.1f}"
+        lines.append(f"  {t['rows']:>12,}  {t['library']:<12}  {t['seconds']:>10.1f}  {train:>8}  "
+                     f"{megabytes(t['peak_jvm_mb']):>10}  {megabytes(t['peak_python_mb']):>11}")
+        if t["error"]:
+            lines.append(f"  {'':>12}  failed: {t['error']}")
+    return lines
+
+
+def summary_of_the_loop(r: dict) -> list[str]:
+    s, lp = r["scoring"], r["loop"]
+    lines = [
         f"training pipeline  {r['training_pipeline_seconds']:8.1f} s   (history, first champion) "
         f"= {r['training_ratio_to_spark_startup']:.1f}x start-up",
         f"training pipeline  {r['warm_training_pipeline_seconds']:8.1f} s   (same history, warm process) "
@@ -310,10 +389,14 @@ def summary(r: dict) -> str:
     ]
     labels = {"ours": "ours (inference.score)", "spark_udf": "mlflow spark_udf", "pandas": "pandas, one process"}
     for key, label in labels.items():
+        if key not in s["seconds"]:
+            lines.append(f"  {label:<24}     n/a    (a Spark ML model is scored by its own transform)")
+            continue
         lines.append(f"  {label:<24}{s['seconds'][key]:8.2f} s  {s['rows_per_second'][key]:>14,.0f} rows/s")
+    for key, label in (("ours_vs_spark_udf", "ours vs spark_udf"), ("ours_vs_pandas", "ours vs pandas")):
+        if s[key] is not None:
+            lines.append(f"  {label:<24}{s[key]:8.2f}x  (speed-up)")
     lines += [
-        f"  ours vs spark_udf       {s['ours_vs_spark_udf']:8.2f}x  (speed-up)",
-        f"  ours vs pandas          {s['ours_vs_pandas']:8.2f}x  (speed-up)",
         "",
         "execution pipeline, one landed batch (+: the same size again, the steady state)",
         f"  {'rows':>12}  {'seconds':>9}  {'x start-up':>10}  {'rows/s':>12}  {'growth per 10x rows':>20}  decision",
@@ -328,6 +411,10 @@ def summary(r: dict) -> str:
         f"  wall time               {lp['seconds']:8.1f} s",
         f"  vs spark start-up       {lp['ratio_to_spark_startup']:8.1f}x",
         "",
+    ]
+    if r["serving"] is None:
+        return [*lines, "online: not measured (a Spark ML model is not served online)"]
+    lines += [
         "online, one-row requests: ours / MLflow's scoring server (req/s: above 1 is faster; latency: below 1)",
         f"  {'clients':>7}  {'req/s':>15}  {'p50 ms':>15}  {'p95 ms':>15}  {'p99 ms':>15}",
     ]
@@ -335,12 +422,14 @@ def summary(r: dict) -> str:
         cells = [f"{ours[k]:.0f}/{theirs[k]:.0f} {ratio[k]:.2f}x"
                  for k in ("requests_per_second", "p50_ms", "p95_ms", "p99_ms")]
         lines.append(f"  {ours['clients']:>7}  " + "  ".join(f"{cell:>15}" for cell in cells))
-    lines.append("=" * 72)
-    return "\n".join(lines)
+    return lines
 
 
 COMMAND_WAYS = {"own_spark": "each starts its own Spark", "engine": "through the warm engine"}
-DOC_BEGIN, DOC_END = "<!-- bench:begin -->", "<!-- bench:end -->"
+# The page's two generated blocks: every figure of a whole run, and the training at scale (which
+# ``--training-only`` rewrites alone).
+DOC_BLOCKS = {"bench": ("<!-- bench:begin -->", "<!-- bench:end -->"),
+              "training": ("<!-- bench:training:begin -->", "<!-- bench:training:end -->")}
 
 
 def markdown(r: dict) -> str:
@@ -364,17 +453,16 @@ def markdown(r: dict) -> str:
         ("`status` command (whole process, no JVM)", f"{c['engine']['status']['seconds']:.1f} s"),
         (f"`loop`, {lp['batches']} batches × {lp['rows']:,} rows, drift from batch {lp['drift_at']} (in-process)",
          f"{lp['seconds']:.1f} s = {lp['ratio_to_spark_startup']:.1f}× start-up"),
-        (f"Scoring {s['rows']:,} cached rows: ours / `spark_udf` / pandas (rows/s)",
-         " / ".join(f"{s['rows_per_second'][k]:,.0f}" for k in ("ours", "spark_udf", "pandas"))),
-        ("Ours vs `spark_udf`; ours vs single-process pandas",
-         f"{s['ours_vs_spark_udf']:.2f}×; {s['ours_vs_pandas']:.2f}×"),
+        *scoring_rows_of(s),
     ]
     for e in r["execution"]:
         growth = "" if e["growth_per_10x_rows"] is None else f", {e['growth_per_10x_rows']:.2f}× per 10× rows"
         again = ", again: the steady state" if e["again"] else ""
         rows.append((f"Execution pipeline, {e['rows']:,} rows (in-process{again})",
                      f"{e['seconds']:.1f} s = {e['ratio_to_spark_startup']:.1f}× start-up{growth}, {e['decision']}"))
-    for ours, theirs, ratio in zip(r["serving"]["ours"], r["serving"]["mlflow"], r["serving"]["ratios"]):
+    if r["serving"] is None:
+        rows.append(("Online requests", "not measured: a Spark ML model is not served online"))
+    for ours, theirs, ratio in zip(*((r["serving"] or {}).get(k, ()) for k in ("ours", "mlflow", "ratios"))):
         rows.append((f"Online, {ours['clients']} concurrent client{'s' if ours['clients'] > 1 else ''}, one-row "
                      "requests: ours / MLflow's scoring server (req/s; p50 / p95 / p99 ms)",
                      f"{ours['requests_per_second']:.0f} / {theirs['requests_per_second']:.0f} req/s "
@@ -383,14 +471,48 @@ def markdown(r: dict) -> str:
     return "\n".join(["| What | Measured |", "| --- | --- |", *(f"| {what} | {value} |" for what, value in rows)])
 
 
+def scoring_rows_of(s: dict) -> list[tuple[str, str]]:
+    if s["ours_vs_spark_udf"] is None:
+        return [(f"Scoring {s['rows']:,} cached rows with the Spark ML model's own transform (rows/s)",
+                 f"{s['rows_per_second']['ours']:,.0f} (no `spark_udf` or pandas to compare with)")]
+    return [(f"Scoring {s['rows']:,} cached rows: ours / `spark_udf` / pandas (rows/s)",
+             " / ".join(f"{s['rows_per_second'][k]:,.0f}" for k in ("ours", "spark_udf", "pandas"))),
+            ("Ours vs `spark_udf`; ours vs single-process pandas",
+             f"{s['ours_vs_spark_udf']:.2f}×; {s['ours_vs_pandas']:.2f}×")]
+
+
+def markdown_training(r: dict) -> str:
+    """The training at scale as the second table of docs/performance.md."""
+    m = r["machine"]
+    rows = []
+    for t in r["training_at_scale"]:
+        train = "" if t["train_seconds"] is None else f"; `train` {t['train_seconds']:.1f} s"
+        done = f"failed: {t['error']}" if t["error"] else "first champion registered"
+        rows.append(f"| {t['rows']:,} | {t['library']} | {t['seconds']:.1f} s{train} | "
+                    f"{megabytes(t['peak_jvm_mb'])} / {megabytes(t['peak_python_mb'])} | {done} |")
+    return "\n".join([
+        f"Spark start-up {r['spark_startup_seconds']:.1f} s; {m['cores']} cores, driver memory {m['driver_memory']}, "
+        f"load average {m['load_average'][0]} at start, {m['load_average'][1]} at end.",
+        "",
+        "| History rows | Model library | Training pipeline (six notebooks) | Driver peak memory: Spark JVM / Python | Outcome |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+    ])
+
+
 def write_doc(path: Path, r: dict) -> None:
-    """Replace the generated table of ``path`` (between its bench markers) with this run's figures."""
+    """Replace the generated blocks of ``path`` (between their markers) with this run's figures:
+    both after a whole run, the training one alone after ``--training-only``."""
     text = path.read_text(encoding="utf-8")
-    head, found, rest = text.partition(DOC_BEGIN)
-    _, ended, tail = rest.partition(DOC_END)
-    if not found or not ended:
-        raise ValueError(f"{path}: no {DOC_BEGIN} … {DOC_END} block to replace")
-    path.write_text(f"{head}{DOC_BEGIN}\n{markdown(r)}\n{DOC_END}{tail}", encoding="utf-8")
+    blocks = {"training": markdown_training(r)} | ({"bench": markdown(r)} if "scoring" in r else {})
+    for name, table in blocks.items():
+        begin, end = DOC_BLOCKS[name]
+        head, found, rest = text.partition(begin)
+        _, ended, tail = rest.partition(end)
+        if not found or not ended:
+            raise ValueError(f"{path}: no {begin} … {end} block to replace")
+        text = f"{head}{begin}\n{table}\n{end}{tail}"
+    path.write_text(text, encoding="utf-8")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -399,6 +521,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scoring-rows", type=int, help=f"rows scored (default {DEFAULTS['scoring_rows']})")
     parser.add_argument("--loop-batches", type=int, help=f"loop batches (default {DEFAULTS['loop_batches']})")
     parser.add_argument("--loop-rows", type=int, help=f"rows per loop batch (default {DEFAULTS['loop_rows']})")
+    parser.add_argument("--train-sizes",
+                        help=f"training histories' rows, comma separated (default {DEFAULTS['train_sizes']})")
+    parser.add_argument("--training-only", action="store_true",
+                        help="only the training at scale (the figures a model change needs)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, a couple of minutes: a smoke test")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON to this path")
     parser.add_argument("--doc", type=Path, help="rewrite the figures table of this page (docs/performance.md)")
@@ -413,7 +539,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse(argv)
-        results = run(args)
+        results = run_training_only(args) if args.training_only else run(args)
         log(summary(results))
         if args.json:
             args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

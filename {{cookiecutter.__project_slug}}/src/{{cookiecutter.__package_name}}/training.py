@@ -57,6 +57,11 @@ class TrainingSet:
             self.holdout = self.holdout_frame.toPandas()
         return self.holdout
 
+    def example(self, rows: int = 5) -> pd.DataFrame:
+        """The first training rows as model inputs: the input example logged with the model (a few
+        rows fetched from Spark when the set was never collected)."""
+        return inputs(self.train.head(rows) if self.train is not None else self.train_frame.limit(rows).toPandas())
+
     def release(self) -> None:
         """Free what the set cached on the cluster (a warm engine outlives the stage)."""
         if self.cached is not None:
@@ -96,7 +101,13 @@ def load_training_set(
         return TrainingSet(**pinned, train_rows=rows - holdout_size(rows, settings),
                            holdout_rows=holdout_size(rows, settings), train_frame=train, holdout_frame=holdout,
                            cached=joined)
-    frame = joined.toPandas()
+    try:
+        frame = joined.toPandas()
+    except Exception as error:
+        # The driver's collect limit (spark.driver.maxResultSize), reached before its memory is.
+        if "spark.driver.maxResultSize" not in str(error):
+            raise
+        raise ValueError(TOO_LARGE) from None
     if frame.empty:
         raise ValueError(EMPTY)
     train, holdout = split_out_of_time(frame, settings)
@@ -104,6 +115,9 @@ def load_training_set(
 
 
 EMPTY = "the training set is empty: run ingest, clean and features first"
+TOO_LARGE = ("the training set is larger than the driver may collect for a scikit-learn model "
+             "(spark.driver.maxResultSize; locally half of local.driver_memory): fit a Spark ML pipeline instead "
+             "(model.py), keep fewer batches (conf/training.yml: split.window_batches) or give the driver more memory")
 
 
 def holdout_size(rows: int, settings: Settings) -> int:

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 
 from credit_default import cleaning, features, inference, modelling, simulator
 from credit_default.monitoring import baseline, drift
+from credit_default.runtime.session import half_of
 from credit_default.training import split_out_of_time, split_out_of_time_in_spark
 
 pytestmark = pytest.mark.spark
@@ -120,3 +121,12 @@ def test_logged_with_the_spark_flavour_and_loaded_back_through_the_engine(labell
     before = modelling.transform(fitted, frame, settings).select("prediction").toPandas()
     np.testing.assert_allclose(again["prediction"], before["prediction"])
     pd.testing.assert_index_equal(again.columns, before.columns)
+
+
+def test_one_collect_may_take_half_the_driver_memory(spark, settings):
+    """A scikit-learn training set is collected into the driver: past this limit Spark fails the job
+    with one error (training.TOO_LARGE) and the engine lives on. At Spark's default limit, the
+    whole 1g heap, a 10,000,000-row training set killed the JVM (docs/performance.md)."""
+    memory = (settings.project.get("local") or {}).get("driver_memory") or "1g"
+    assert spark.conf.get("spark.driver.maxResultSize") == half_of(memory)
+    assert [half_of(size) for size in ("1g", "4096m", "8gb", "2G")] == ["512m", "2048m", "4096m", "1024m"]

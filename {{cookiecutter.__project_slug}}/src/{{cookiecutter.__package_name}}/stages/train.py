@@ -19,7 +19,7 @@ from ..monitoring import baseline
 from ..monitoring.rules import Rules
 from ..records import now
 from ..registry import TAG_RUN
-from ..training import git_commit, inputs, load_training_set
+from ..training import git_commit, load_training_set
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -66,8 +66,7 @@ def execute(spark: SparkSession, ctx: StageContext) -> dict[str, Any]:
             dataset = _DeltaVersion(frame, settings.table(table), version)
             mlflow.log_input(dataset, context=context)
         mlflow.log_metrics({f"holdout_{name}": value for name, value in holdout_metrics.items()})
-        example = inputs(data.train.head(5) if data.train is not None else data.train_frame.limit(5).toPandas())
-        logged = modelling.log(fitted, example, settings, registered_model_name=settings.model_name)
+        logged = modelling.log(fitted, data.example(), settings, registered_model_name=settings.model_name)
     version = str(logged.registered_model_version)
     client = MlflowClient()
     for key, value in {
