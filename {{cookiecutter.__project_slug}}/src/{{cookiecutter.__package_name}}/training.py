@@ -101,13 +101,7 @@ def load_training_set(
         return TrainingSet(**pinned, train_rows=rows - holdout_size(rows, settings),
                            holdout_rows=holdout_size(rows, settings), train_frame=train, holdout_frame=holdout,
                            cached=joined)
-    try:
-        frame = joined.toPandas()
-    except Exception as error:
-        # The driver's collect limit (spark.driver.maxResultSize), reached before its memory is.
-        if "spark.driver.maxResultSize" not in str(error):
-            raise
-        raise ValueError(TOO_LARGE) from None
+    frame = collect(joined, collect_limit(spark))
     if frame.empty:
         raise ValueError(EMPTY)
     train, holdout = split_out_of_time(frame, settings)
@@ -115,9 +109,32 @@ def load_training_set(
 
 
 EMPTY = "the training set is empty: run ingest, clean and features first"
-TOO_LARGE = ("the training set is larger than the driver may collect for a scikit-learn model "
-             "(spark.driver.maxResultSize; locally half of local.driver_memory): fit a Spark ML pipeline instead "
-             "(model.py), keep fewer batches (conf/training.yml: split.window_batches) or give the driver more memory")
+# Bytes per value in the Arrow batches a collect builds; a string is taken as 32.
+_WIDTHS = {"boolean": 1, "byte": 1, "short": 2, "integer": 4, "float": 4, "date": 4, "decimal": 16, "string": 32}
+
+
+def collect(frame: DataFrame, limit_bytes: int) -> pd.DataFrame:
+    """``frame`` as one pandas frame in the driver, refused in one line, before anything is
+    collected, when its estimated size passes ``limit_bytes``: past the driver's memory the JVM
+    dies mid-collect instead (out of memory in the task that serialises the rows)."""
+    rows = frame.count()
+    width = sum(_WIDTHS.get(field.dataType.typeName(), 8) for field in frame.schema.fields)
+    if rows * width > limit_bytes:
+        raise ValueError(
+            f"the training set ({rows:,} rows, about {rows * width / 2**20:,.0f} MB in memory) is more than the "
+            f"driver may collect for a scikit-learn model ({limit_bytes / 2**20:,.0f} MB, half of "
+            "spark.driver.maxResultSize): fit a Spark ML pipeline instead (model.py), keep fewer batches "
+            "(conf/training.yml: split.window_batches) or give the driver more memory (local.driver_memory)"
+        )
+    return frame.toPandas()
+
+
+def collect_limit(spark: SparkSession) -> int:
+    """Half of what one collect may bring into the driver: the serialised rows are built in a
+    buffer that grows by doubling."""
+    from .runtime.session import size_in_bytes
+
+    return size_in_bytes(spark.conf.get("spark.driver.maxResultSize", "1g")) // 2
 
 
 def holdout_size(rows: int, settings: Settings) -> int:

@@ -18,8 +18,8 @@ from pyspark.sql import functions as F
 
 from credit_default import cleaning, features, inference, modelling, simulator
 from credit_default.monitoring import baseline, drift
-from credit_default.runtime.session import half_of
-from credit_default.training import split_out_of_time, split_out_of_time_in_spark
+from credit_default.runtime.session import half_of, size_in_bytes
+from credit_default.training import collect, collect_limit, split_out_of_time, split_out_of_time_in_spark
 
 pytestmark = pytest.mark.spark
 
@@ -123,10 +123,18 @@ def test_logged_with_the_spark_flavour_and_loaded_back_through_the_engine(labell
     pd.testing.assert_index_equal(again.columns, before.columns)
 
 
-def test_one_collect_may_take_half_the_driver_memory(spark, settings):
-    """A scikit-learn training set is collected into the driver: past this limit Spark fails the job
-    with one error (training.TOO_LARGE) and the engine lives on. At Spark's default limit, the
-    whole 1g heap, a 10,000,000-row training set killed the JVM (docs/performance.md)."""
+def test_a_training_set_past_the_collect_limit_is_refused_before_anything_is_collected(spark, settings):
+    """A scikit-learn model is fitted on a pandas frame collected into the driver. A set larger than
+    half of what one collect may take is refused in one line instead: a 10,000,000-row set killed
+    the engine's JVM mid-collect (docs/performance.md)."""
+    frame = spark.createDataFrame(simulator.generate(settings, 1, 500))
+    assert len(collect(frame, limit_bytes=2**30)) == 500
+    with pytest.raises(ValueError) as refused:
+        collect(frame, limit_bytes=10_000)
+    message = str(refused.value)
+    assert "\n" not in message and "(500 rows" in message and "Spark ML" in message
+    # The engine lets one collect take half the driver's memory, and training half of that.
     memory = (settings.project.get("local") or {}).get("driver_memory") or "1g"
     assert spark.conf.get("spark.driver.maxResultSize") == half_of(memory)
+    assert collect_limit(spark) == size_in_bytes(memory) // 4
     assert [half_of(size) for size in ("1g", "4096m", "8gb", "2G")] == ["512m", "2048m", "4096m", "1024m"]

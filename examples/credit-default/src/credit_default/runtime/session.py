@@ -102,9 +102,10 @@ def local_session(settings: Settings, connect_port: int | None = None) -> SparkS
         )
     if local.get("driver_memory"):
         builder = builder.config("spark.driver.memory", str(local["driver_memory"]))
-    # What one collect may bring into the driver: half its memory. Past that Spark fails the job
-    # with one error and the JVM lives on; at Spark's default (as much as the whole 1g heap),
-    # collecting a 10,000,000-row training set for scikit-learn killed the JVM (OutOfMemoryError).
+    # What one collect may bring into the driver: half its memory (Spark's default is as much as
+    # the whole 1g heap). training.collect refuses a scikit-learn training set of more than half
+    # this before collecting: a 10,000,000-row set killed the JVM (OutOfMemoryError) in the task
+    # that serialised it, before any collect limit was checked.
     builder = builder.config("spark.driver.maxResultSize", half_of(str(local.get("driver_memory") or "1g")))
     repositories = os.environ.get(REPOSITORIES_VAR) or local.get("maven_repository")
     if repositories:
@@ -127,13 +128,18 @@ def local_session(settings: Settings, connect_port: int | None = None) -> SparkS
     return spark
 
 
-def half_of(size: str) -> str:
-    """Half of a JVM memory size as Spark writes them ("1g", "4096m", "512k"), in megabytes."""
-    units = {"k": 1 / 1024, "m": 1, "g": 1024, "t": 1024 * 1024}
+def size_in_bytes(size: str) -> int:
+    """A JVM memory size as Spark writes them ("1g", "4096m", "512k", "8gb", plain bytes)."""
+    units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
     text = size.strip().lower().removesuffix("b")
     if text and text[-1] in units:
-        return f"{max(1, int(float(text[:-1]) * units[text[-1]] / 2))}m"
-    return f"{max(1, int(float(text) / 2**21))}m"  # bytes
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+def half_of(size: str) -> str:
+    """Half of a JVM memory size, in megabytes as Spark writes them."""
+    return f"{max(1, size_in_bytes(size) // 2**21)}m"
 
 
 def _wait_for_jvm_exit(spark: SparkSession, gateway: Any, archive_to_publish: tuple[Path, Path] | None) -> None:
