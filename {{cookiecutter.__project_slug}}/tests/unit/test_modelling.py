@@ -129,6 +129,7 @@ def test_a_training_set_past_the_collect_limit_is_refused_before_anything_is_col
     the engine's JVM mid-collect (docs/performance.md)."""
     frame = spark.createDataFrame(simulator.generate(settings, 1, 500))
     assert len(collect(frame, limit_bytes=2**30)) == 500
+    assert len(collect(frame, limit_bytes=None)) == 500  # a cluster with no collect limit
     with pytest.raises(ValueError) as refused:
         collect(frame, limit_bytes=10_000)
     message = str(refused.value)

@@ -113,10 +113,12 @@ EMPTY = "the training set is empty: run ingest, clean and features first"
 _WIDTHS = {"boolean": 1, "byte": 1, "short": 2, "integer": 4, "float": 4, "date": 4, "decimal": 16, "string": 32}
 
 
-def collect(frame: DataFrame, limit_bytes: int) -> pd.DataFrame:
+def collect(frame: DataFrame, limit_bytes: int | None) -> pd.DataFrame:
     """``frame`` as one pandas frame in the driver, refused in one line, before anything is
-    collected, when its estimated size passes ``limit_bytes``: past the driver's memory the JVM
-    dies mid-collect instead (out of memory in the task that serialises the rows)."""
+    collected, when its estimated size passes ``limit_bytes`` (None: no limit): past the driver's
+    memory the JVM dies mid-collect instead (out of memory in the task that serialises the rows)."""
+    if limit_bytes is None:
+        return frame.toPandas()
     rows = frame.count()
     width = sum(_WIDTHS.get(field.dataType.typeName(), 8) for field in frame.schema.fields)
     if rows * width > limit_bytes:
@@ -129,12 +131,13 @@ def collect(frame: DataFrame, limit_bytes: int) -> pd.DataFrame:
     return frame.toPandas()
 
 
-def collect_limit(spark: SparkSession) -> int:
-    """Half of what one collect may bring into the driver: the serialised rows are built in a
-    buffer that grows by doubling."""
+def collect_limit(spark: SparkSession) -> int | None:
+    """Half of what one collect may bring into the driver (the serialised rows are built in a
+    buffer that grows by doubling); None where the cluster sets no limit (0)."""
     from .runtime.session import size_in_bytes
 
-    return size_in_bytes(spark.conf.get("spark.driver.maxResultSize", "1g")) // 2
+    limit = size_in_bytes(spark.conf.get("spark.driver.maxResultSize", "1g"))
+    return limit // 2 if limit > 0 else None
 
 
 def holdout_size(rows: int, settings: Settings) -> int:
