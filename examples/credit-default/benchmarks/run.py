@@ -127,7 +127,7 @@ def bench_scoring(spark, settings, version: str, rows: int) -> dict:
     frame, count = scoring_frame(spark, settings, rows)
     names = list(features.FEATURE_COLUMNS)
     loaded = inference.load(settings, version)
-    if modelling.library_of_version(f"models:/{settings.model_name}/{version}") == modelling.SPARK_ML:
+    if loaded.library == modelling.SPARK_ML:
         # A Spark ML model is scored by its own transform: no Python UDF or pandas to compare with.
         seconds = {"ours": best_of(lambda: evaluate(inference.score(frame, loaded, settings)))}
         frame.unpersist()
@@ -278,13 +278,19 @@ def sizes(listed: str) -> list[int]:
     return [int(size) for size in listed.split(",") if size.strip()]
 
 
-def run_training_only(args) -> dict:
-    settings = load_settings("local")
-    load = round(os.getloadavg()[0], 2)
+def start_spark(settings):
+    """The session every later step runs on, and how long it took to start: the yardstick."""
     began = time.perf_counter()
     spark = get_spark(settings)
     startup = time.perf_counter() - began
     log(f"spark start-up: {startup:.1f}s")
+    return spark, startup
+
+
+def run_training_only(args) -> dict:
+    settings = load_settings("local")
+    load = round(os.getloadavg()[0], 2)
+    spark, startup = start_spark(settings)
     scale = bench_training(spark, scale_project(spark, settings), sizes(args.train_sizes), log)
     return {"machine": machine(spark, load), "spark_startup_seconds": startup, "training_at_scale": scale}
 
@@ -293,10 +299,7 @@ def run(args) -> dict:
     settings = load_settings("local")
     load = round(os.getloadavg()[0], 2)
     commands = bench_commands()
-    began = time.perf_counter()
-    spark = get_spark(settings)
-    startup = time.perf_counter() - began
-    log(f"spark start-up: {startup:.1f}s")
+    spark, startup = start_spark(settings)
     training_seconds = prepare(spark, settings)
     version = registry.champion(MlflowClient(), settings.model_name).version
     log(f"scoring {args.scoring_rows:,} rows with v{version}, best of {REPEATS}")
