@@ -7,8 +7,12 @@ on the engine from a DataFrame that is never collected. Each suite runs the whol
 Spark + Delta + MLflow (healthy batch, drift, retrain, promotion, schema-break alert), so this is
 the template's slowest test.
 
-The suites run side by side, each a Python client of its own warm engine (a Spark JVM): together
-they keep both cores busy, and take about the sum of their CPU time."""
+The suites run side by side, as Python clients of one warm engine (a Spark JVM serving Spark
+Connect) started here with the three packages on its workers' path: a cold engine spends about
+half its CPU compiling Spark's code (JIT), so one engine compiles it once for the three suites
+instead of three times. Each suite keeps its own local state (MLflow store, landing folder, run
+journal) and its own schemas, and borrows the engine through MLOPS_TEST_ENGINE (the rendered
+tests/conftest.py); the rendered projects' engine tests start engines of their own."""
 
 from __future__ import annotations
 
@@ -42,8 +46,9 @@ RENDERS = {
         # Agent listening, as on a laptop).
         "observability": "datadog",
     },
-    # Trained, gated, promoted, scored and retrained as a Spark ML pipeline (modelling.py).
-    "spark-ml-classification": {"model_library": "spark-ml"},
+    # Trained, gated, promoted, scored and retrained as a Spark ML pipeline (modelling.py). A name of
+    # its own: its package and schema must not be the first render's on the engine they share.
+    "spark-ml-classification": {"model_library": "spark-ml", "model_display_name": "Credit Default Spark ML"},
 }
 # The renders whose user files are replaced: the fixture's data_source.py, cleaning.py,
 # features.py and model.py go into the package, its landing/ into the project's .local/ (one
@@ -68,15 +73,15 @@ ONE_RENDER_ONLY = {
 }
 
 
-def _prime(project: Path) -> None:
-    """Start and stop one engine of the first render before the suites start theirs: the Delta
-    jars are resolved into the shared Ivy cache, and the JVM class archive written, once (two
-    JVMs resolving the same jars at once may collide in that cache)."""
-    env = {**os.environ, "MLOPS_LOCAL_DIR": str(project / ".local-prime"), "PYTHONPATH": str(project / "src")}
-    for action in ("start", "stop"):
-        done = subprocess.run([sys.executable, "-m", project.name.replace("-", "_"), "engine", action],
-                              cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False)
-        assert done.returncode == 0, f"engine {action} before the suites: {(done.stderr or done.stdout)[-2000:]}"
+def _engine(projects: list[Path], state: Path, action: str) -> None:
+    """``engine start`` or ``stop`` of the suites' shared engine, through the first project's CLI,
+    with every project's package on the path its Python workers import from (the UDFs)."""
+    first = projects[0]
+    env = {**os.environ, "MLOPS_LOCAL_DIR": str(state),
+           "PYTHONPATH": os.pathsep.join(str(project / "src") for project in projects)}
+    done = subprocess.run([sys.executable, "-m", first.name.replace("-", "_"), "engine", action],
+                          cwd=first, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, f"engine {action} for the suites: {(done.stderr or done.stdout)[-2000:]}"
 
 
 def _onboard(project: Path, fixture: Path) -> None:
@@ -98,19 +103,27 @@ def suites(cookies_session):
         baked[name] = Path(result.project_path)
         if name in OWN_DATA:
             _onboard(baked[name], OWN_DATA[name])
-    _prime(baked[next(iter(RENDERS))])
+    projects = list(baked.values())
+    assert len({project.name for project in projects}) == len(projects), "two renders' packages would clash"
+    state = projects[0].parent.parent / "shared-engine"
+    _engine(projects, state, "start")
     started = {}
-    for name, project in baked.items():
-        deselected = [f"--deselect={test}" for test, render in ONE_RENDER_ONLY.items() if render != name]
-        output = project / "pytest-output.txt"
-        with output.open("w") as sink:
-            process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *deselected],
-                                       cwd=project, stdout=sink, stderr=subprocess.STDOUT, text=True)
-        started[name] = (process, output)
-    yield started
-    for process, _ in started.values():
-        if process.poll() is None:
-            process.kill()
+    try:
+        for name, project in baked.items():
+            deselected = [f"--deselect={test}" for test, render in ONE_RENDER_ONLY.items() if render != name]
+            output = project / "pytest-output.txt"
+            with output.open("w") as sink:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *deselected], cwd=project,
+                    env={**os.environ, "MLOPS_TEST_ENGINE": str(state)}, stdout=sink, stderr=subprocess.STDOUT,
+                    text=True)
+            started[name] = (process, output)
+        yield started
+    finally:
+        for process, _ in started.values():
+            if process.poll() is None:
+                process.kill()
+        _engine(projects, state, "stop")
 
 
 @pytest.mark.parametrize("render", RENDERS)

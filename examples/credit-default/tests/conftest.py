@@ -22,6 +22,14 @@ import yaml
 # Before anything reads the settings: every local file of this test run goes here.
 STATE = Path(tempfile.mkdtemp(prefix="mlops-tests-"))
 os.environ["MLOPS_LOCAL_DIR"] = str(STATE)
+# The local state folder of an engine another process started, for this run to borrow instead of
+# starting its own (the template's CI runs several rendered suites on one: a cold engine spends
+# about half its CPU compiling Spark's code, and a warm one runs the loop's tests in half the CPU).
+# Its warehouse is this run's: the records written without the JVM land where it reads them.
+SHARED_ENGINE = os.environ.get("MLOPS_TEST_ENGINE")
+if SHARED_ENGINE:
+    (Path(SHARED_ENGINE) / "warehouse").mkdir(parents=True, exist_ok=True)
+    (STATE / "warehouse").symlink_to(Path(SHARED_ENGINE) / "warehouse", target_is_directory=True)
 os.environ.pop("MLOPS_CONF_DIR", None)
 # The pipeline reads the simulator's sample data, shaped like data_source.SOURCE_COLUMNS, whatever
 # the project's real source is (tests/unit/test_data_source.py checks that one on its own data).
@@ -36,7 +44,8 @@ from credit_default.settings import load_settings  # noqa: E402
 
 
 def pytest_sessionfinish(session, exitstatus):
-    engine.stop(load_settings("local"))
+    if not SHARED_ENGINE:  # a borrowed engine is stopped by whoever started it
+        engine.stop(load_settings("local"))
     shutil.rmtree(STATE, ignore_errors=True)
 
 
@@ -48,7 +57,11 @@ def settings():
 @pytest.fixture(scope="session")
 def spark(settings):
     """The session commands use after ``init``: the warm engine's, over Spark Connect."""
-    engine.start(settings)
+    if SHARED_ENGINE:  # as if this project had started it: commands find it, with this package's code
+        info = json.loads((Path(SHARED_ENGINE) / "engine.json").read_text())
+        engine.state_file(settings).write_text(json.dumps({**info, "code": engine.code_fingerprint()}))
+    else:
+        engine.start(settings)
     return get_spark(settings)
 
 
