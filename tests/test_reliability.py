@@ -6,8 +6,8 @@ promoted, and when the document differs from what it measured).
 
 The harness is the longest thing the template tests, and it keeps about one core busy (its
 commands wait on the project's engine most of the time; its answers take another for about two
-minutes, 140 s measured alone): it starts as soon as the session has collected it (``conftest.py``) and runs beside the other
-tests, and this test, run last, waits for its verdict."""
+minutes, 140 s measured alone): it starts as soon as the session has collected it
+(``conftest.py``) and runs beside the other tests, and this test, run last, waits for its verdict."""
 
 from __future__ import annotations
 
