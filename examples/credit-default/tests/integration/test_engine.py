@@ -81,6 +81,8 @@ def test_engine_start_serve_stop_then_a_command_starts_its_own_spark(settings, t
     assert own.returncode == 0, own.stderr
     assert json.loads(own.stdout)["batches"] == []
     assert "engine" not in own.stderr
+    # Hive's scratch folder is the project's, not a new one in /tmp per JVM that nobody removes.
+    assert (state / "hive-resources").is_dir()
 
 
 def test_an_idle_engine_stops_itself(settings, tmp_path):

@@ -91,6 +91,9 @@ def local_session(settings: Settings, connect_port: int | None = None) -> SparkS
         # Tables and views survive the process: a Derby metastore and a warehouse in .local/.
         .config("spark.sql.warehouse.dir", str(state / "warehouse"))
         .config("spark.hadoop.javax.jdo.option.ConnectionURL", f"jdbc:derby:;databaseName={metastore};create=true")
+        # Hive's folder for downloaded resources (none are used): by default a new one in /tmp per
+        # JVM, named by session and never removed, so every command left one behind.
+        .config("spark.hadoop.hive.downloaded.resources.dir", str(state / "hive-resources"))
         .config("spark.driver.extraJavaOptions", " ".join([f"-Dderby.system.home={state}", *jvm_options]))
         .enableHiveSupport()
     )
